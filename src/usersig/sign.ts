@@ -1,0 +1,80 @@
+// Signing: canonical integers -> HMAC-SHA256 -> compact JSON -> zlib -> Tencent base64.
+import { encodeTencentBase64 } from './base64.js'
+import type { UserSigKey } from './key.js'
+import { computeSignature } from './sign-content.js'
+import { zlibStore } from './zlib.js'
+
+/** SDKAppIDs are unsigned 32-bit numbers (the PrivateMapKey layout stores one in a u32). */
+export const MAX_SDKAPPID = 0xffff_ffff
+/**
+ * The longest user id the codec signs, in UTF-8 bytes. Tencent allows 32; user-id policies
+ * enforce that. This hard cap keeps every ticket we sign far inside the decoder's limits.
+ */
+export const MAX_IDENTIFIER_BYTES = 255
+
+/** What a UserSig says: who, for which app, issued when (unix seconds), valid for how long (seconds). */
+export interface UserSigClaims {
+  readonly sdkAppId: number
+  readonly userId: string
+  readonly expire: number
+  /** Issue time, unix seconds: the codec never reads a clock. */
+  readonly now: number
+}
+
+/**
+ * Signs a UserSig ticket, as Tencent's TLSSigAPIv2 `genUserSig` does.
+ *
+ * @throws TypeError naming the field when a value is not canonical: numbers must be safe
+ *   integers in range; they are rejected, never rounded or coerced.
+ */
+export function signUserSig(claims: UserSigClaims, key: UserSigKey): string {
+  return signTicket(claims, undefined, key)
+}
+
+/** Signs a ticket with an optional userbuf; shared by UserSig and PrivateMapKey. */
+export function signTicket(
+  claims: UserSigClaims,
+  userBuf: Uint8Array | undefined,
+  key: UserSigKey,
+): string {
+  checkClaims(claims)
+  const { sdkAppId, userId, expire, now } = claims
+  const userBufText = userBuf === undefined ? undefined : Buffer.from(userBuf).toString('base64')
+  const sig = computeSignature(
+    { identifier: userId, sdkAppId, time: now, expire, userBuf: userBufText },
+    key.secret,
+  ).toString('base64')
+  // Field order and formatting as the official Node library's JSON.stringify produces them.
+  const json =
+    `{"TLS.ver":"2.0","TLS.identifier":${JSON.stringify(userId)},"TLS.sdkappid":${sdkAppId},` +
+    `"TLS.time":${now},"TLS.expire":${expire},` +
+    (userBufText === undefined ? '' : `"TLS.userbuf":"${userBufText}",`) +
+    `"TLS.sig":"${sig}"}`
+  return encodeTencentBase64(zlibStore(Buffer.from(json, 'utf8')))
+}
+
+function checkClaims(claims: UserSigClaims): void {
+  checkInteger('sdkAppId', claims.sdkAppId, 1, MAX_SDKAPPID)
+  checkInteger('now', claims.now, 0, Number.MAX_SAFE_INTEGER)
+  checkInteger('expire', claims.expire, 0, Number.MAX_SAFE_INTEGER - claims.now)
+  checkIdentifier(claims.userId)
+}
+
+/** Throws unless `value` is an integer in [min, max]; never coerces (`86400.0` from JSON is 86400, `"86400"` is refused). */
+export function checkInteger(field: string, value: unknown, min: number, max: number): void {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new TypeError(`${field} must be an integer from ${min} to ${max}`)
+  }
+}
+
+function checkIdentifier(userId: unknown): void {
+  if (typeof userId !== 'string' || userId.length === 0) {
+    throw new TypeError('userId must be a non-empty string')
+  }
+  // A lone surrogate would be signed as U+FFFD and never verify.
+  if (!userId.isWellFormed() || Buffer.byteLength(userId, 'utf8') > MAX_IDENTIFIER_BYTES) {
+    throw new TypeError(
+      `userId must be well-formed Unicode of at most ${MAX_IDENTIFIER_BYTES} UTF-8 bytes`,
+    )
+  }
+}
