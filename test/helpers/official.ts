@@ -12,7 +12,8 @@ interface OfficialApi {
   ): string
 }
 
-const { Api } = createRequire(import.meta.url)('tls-sig-api-v2') as {
+// (the package.json lists "main" twice; jest's resolver reads the first, so name the file)
+const { Api } = createRequire(import.meta.url)('tls-sig-api-v2/TLSSigAPIv2.js') as {
   Api: new (sdkAppId: number, key: string) => OfficialApi
 }
 

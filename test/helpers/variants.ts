@@ -43,11 +43,17 @@ function goJson(entries: readonly Entry[]): string {
     JSON.stringify(v).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026')
   return compact(entries, html) + '\n'
 }
-function compact(entries: readonly Entry[], value: (v: string | number) => string = JSON.stringify): string {
+function compact(
+  entries: readonly Entry[],
+  value: (v: string | number) => string = JSON.stringify,
+): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${value(v)}`).join(',')}}`
 }
 function asciiJson(v: string | number): string {
-  return JSON.stringify(v).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+  return JSON.stringify(v).replace(
+    /[\u0080-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  )
 }
 
 function fields(input: TicketInput) {
@@ -68,27 +74,45 @@ function fields(input: TicketInput) {
 export const VARIANTS = {
   node: (i: TicketInput) => {
     const f = fields(i)
-    return { json: compact([f.ver, f.identifier, f.sdkappid, f.time, f.expire, ...f.ub, f.sig]), level: 6 }
+    return {
+      json: compact([f.ver, f.identifier, f.sdkappid, f.time, f.expire, ...f.ub, f.sig]),
+      level: 6,
+    }
   },
   python: (i: TicketInput) => {
     const f = fields(i)
-    return { json: pythonJson([f.ver, f.identifier, f.sdkappid, f.expire, f.time, ...f.ub, f.sig]), level: 6 }
+    return {
+      json: pythonJson([f.ver, f.identifier, f.sdkappid, f.expire, f.time, ...f.ub, f.sig]),
+      level: 6,
+    }
   },
   php: (i: TicketInput) => {
     const f = fields(i)
-    return { json: phpJson([f.ver, f.identifier, f.sdkappid, f.expire, f.time, ...f.ub, f.sig]), level: 6 }
+    return {
+      json: phpJson([f.ver, f.identifier, f.sdkappid, f.expire, f.time, ...f.ub, f.sig]),
+      level: 6,
+    }
   },
   java: (i: TicketInput) => {
     const f = fields(i)
-    return { json: compact([f.expire, f.ver, f.sdkappid, f.identifier, f.sig, ...f.ub, f.time]), level: 6 }
+    return {
+      json: compact([f.expire, f.ver, f.sdkappid, f.identifier, f.sig, ...f.ub, f.time]),
+      level: 6,
+    }
   },
   csharp: (i: TicketInput) => {
     const f = fields(i)
-    return { json: compact([f.ver, f.identifier, f.sdkappid, f.expire, f.time, f.sig, ...f.ub]), level: 6 }
+    return {
+      json: compact([f.ver, f.identifier, f.sdkappid, f.expire, f.time, f.sig, ...f.ub]),
+      level: 6,
+    }
   },
   cpp: (i: TicketInput) => {
     const f = fields(i)
-    return { json: compact([f.ver, f.sdkappid, f.identifier, f.time, f.expire, ...f.ub, f.sig]), level: 1 }
+    return {
+      json: compact([f.ver, f.sdkappid, f.identifier, f.time, f.expire, ...f.ub, f.sig]),
+      level: 1,
+    }
   },
   go: (i: TicketInput) => {
     const f = fields(i)
@@ -100,8 +124,8 @@ export const VARIANTS = {
   },
   goBefore2024: (i: TicketInput) => {
     const f = fields(i)
-    const entries = [f.ver, f.identifier, f.sdkappid, f.time, f.expire, ...f.ub, f.sig].sort(([a], [b]) =>
-      a < b ? -1 : 1,
+    const entries = [f.ver, f.identifier, f.sdkappid, f.time, f.expire, ...f.ub, f.sig].sort(
+      ([a], [b]) => (a < b ? -1 : 1),
     )
     return { json: compact(entries), level: 6 }
   },
@@ -110,7 +134,11 @@ export const VARIANTS = {
 export type VariantName = keyof typeof VARIANTS
 
 /** A ticket as the named library would emit it (optionally with its `_` padding removed). */
-export function variantTicket(name: VariantName, input: TicketInput, { unpadded = false } = {}): string {
+export function variantTicket(
+  name: VariantName,
+  input: TicketInput,
+  { unpadded = false } = {},
+): string {
   const { json, level } = VARIANTS[name](input)
   const ticket = tencentBase64(deflateSync(Buffer.from(json, 'utf8'), { level }))
   return unpadded ? ticket.replace(/_+$/, '') : ticket
@@ -118,5 +146,7 @@ export function variantTicket(name: VariantName, input: TicketInput, { unpadded 
 
 /** Wraps arbitrary bytes as a ticket (for malformed-input tests). */
 export function ticketOf(bytes: Buffer | string, level = 6): string {
-  return tencentBase64(deflateSync(typeof bytes === 'string' ? Buffer.from(bytes) : bytes, { level }))
+  return tencentBase64(
+    deflateSync(typeof bytes === 'string' ? Buffer.from(bytes) : bytes, { level }),
+  )
 }

@@ -11,7 +11,14 @@ export const VECTORS = JSON.parse(
   expire: number
   userSig: { signContent: string; sig: string; tickets: { node: string; python: string } }
   privateMapKey: {
-    roomId: { roomId: number; privileges: number; userBufHex: string; userBuf: string; sig: string; ticket: string }
+    roomId: {
+      roomId: number
+      privileges: number
+      userBufHex: string
+      userBuf: string
+      sig: string
+      ticket: string
+    }
     strRoomId: {
       strRoomId: string
       privileges: number

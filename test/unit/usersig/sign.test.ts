@@ -4,13 +4,23 @@ import { createUserSigKey, signContent, signUserSig } from '../../../src/usersig
 import { inflateTicket, VECTORS } from '../../helpers/vectors.js'
 
 const key = createUserSigKey('k1', VECTORS.key)
-const claims = { sdkAppId: VECTORS.sdkAppId, userId: VECTORS.userId, expire: VECTORS.expire, now: VECTORS.time }
+const claims = {
+  sdkAppId: VECTORS.sdkAppId,
+  userId: VECTORS.userId,
+  expire: VECTORS.expire,
+  now: VECTORS.time,
+}
 
 describe('signUserSig', () => {
   test('signs the pinned vector: same HMAC text, same TLS.sig, same document as the official library', () => {
-    expect(signContent({ identifier: 'xiaojun', sdkAppId: 1400000000, time: 1700000000, expire: 15552000 })).toBe(
-      VECTORS.userSig.signContent,
-    )
+    expect(
+      signContent({
+        identifier: 'xiaojun',
+        sdkAppId: 1400000000,
+        time: 1700000000,
+        expire: 15552000,
+      }),
+    ).toBe(VECTORS.userSig.signContent)
     const ours = JSON.parse(inflateTicket(signUserSig(claims, key)))
     const theirs = JSON.parse(inflateTicket(VECTORS.userSig.tickets.node))
     expect(ours['TLS.sig']).toBe(VECTORS.userSig.sig)
@@ -31,8 +41,12 @@ describe('signUserSig', () => {
 
   test('the key is the secret string as UTF-8 bytes, never hex-decoded', () => {
     const json = JSON.parse(inflateTicket(signUserSig(claims, key)))
-    const asText = createHmac('sha256', VECTORS.key).update(VECTORS.userSig.signContent).digest('base64')
-    const asHex = createHmac('sha256', Buffer.from(VECTORS.key, 'hex')).update(VECTORS.userSig.signContent).digest('base64')
+    const asText = createHmac('sha256', VECTORS.key)
+      .update(VECTORS.userSig.signContent)
+      .digest('base64')
+    const asHex = createHmac('sha256', Buffer.from(VECTORS.key, 'hex'))
+      .update(VECTORS.userSig.signContent)
+      .digest('base64')
     expect(json['TLS.sig']).toBe(asText)
     expect(json['TLS.sig']).not.toBe(asHex)
   })
@@ -65,7 +79,9 @@ describe('signUserSig', () => {
   })
 
   test('refuses an expire that would overflow time + expire', () => {
-    expect(() => signUserSig({ ...claims, expire: Number.MAX_SAFE_INTEGER }, key)).toThrow(TypeError)
+    expect(() => signUserSig({ ...claims, expire: Number.MAX_SAFE_INTEGER }, key)).toThrow(
+      TypeError,
+    )
   })
 })
 

@@ -1,0 +1,62 @@
+import { deflateSync } from 'node:zlib'
+import { decodeTencentBase64, encodeTencentBase64 } from '../../../src/usersig/base64.js'
+import { MAX_INFLATED_BYTES, zlibInflate, zlibStore } from '../../../src/usersig/zlib.js'
+
+describe('zlibStore / zlibInflate', () => {
+  test.each([0, 1, 185, 4096])(
+    'a stored block of %i bytes equals node:zlib level 0 and round-trips',
+    (n) => {
+      const data = Buffer.from(Array.from({ length: n }, (_, i) => (i * 7 + 3) & 0xff))
+      const stored = zlibStore(data)
+      expect(stored.equals(deflateSync(data, { level: 0 }))).toBe(true)
+      expect(zlibInflate(stored)?.equals(data)).toBe(true)
+    },
+  )
+
+  test.each([1, 6, 9])('inflates level %i streams', (level) => {
+    const data = Buffer.from('{"TLS.ver":"2.0"}'.repeat(10))
+    expect(zlibInflate(deflateSync(data, { level }))?.equals(data)).toBe(true)
+  })
+
+  test('refuses a stored block with a wrong checksum, a truncated one, and one whose length field lies', () => {
+    const stored = zlibStore(Buffer.from('hello'))
+    const badSum = Buffer.from(stored)
+    badSum.writeUInt8(badSum.readUInt8(badSum.length - 1) ^ 1, badSum.length - 1)
+    expect(zlibInflate(badSum)).toBeNull()
+    expect(zlibInflate(stored.subarray(0, stored.length - 1))).toBeNull()
+    const badLen = Buffer.from(stored)
+    badLen[3] = 6
+    expect(zlibInflate(badLen)).toBeNull()
+  })
+
+  test('caps output at MAX_INFLATED_BYTES', () => {
+    expect(zlibInflate(deflateSync(Buffer.alloc(MAX_INFLATED_BYTES))))?.toHaveLength(
+      MAX_INFLATED_BYTES,
+    )
+    expect(zlibInflate(deflateSync(Buffer.alloc(MAX_INFLATED_BYTES + 1)))).toBeNull()
+    expect(zlibInflate(zlibStore(Buffer.alloc(MAX_INFLATED_BYTES + 1)))).toBeNull()
+  })
+
+  test('refuses raw deflate, gzip and garbage', async () => {
+    const { deflateRawSync, gzipSync } = await import('node:zlib')
+    const data = Buffer.from('{"a":1}')
+    expect(zlibInflate(deflateRawSync(data))).toBeNull()
+    expect(zlibInflate(gzipSync(data))).toBeNull()
+    expect(zlibInflate(Buffer.from([0x78, 0x9c, 1, 2, 3]))).toBeNull()
+    expect(zlibInflate(Buffer.alloc(0))).toBeNull()
+  })
+})
+
+describe("Tencent's base64 variant", () => {
+  test('maps + / = to * - _ and back, padding optional', () => {
+    const bytes = Buffer.from([0xfb, 0xff, 0xbf, 0x00])
+    expect(bytes.toString('base64')).toBe('+/+/AA==')
+    expect(encodeTencentBase64(bytes)).toBe('*-*-AA__')
+    expect(decodeTencentBase64('*-*-AA__')?.equals(bytes)).toBe(true)
+    expect(decodeTencentBase64('*-*-AA')?.equals(bytes)).toBe(true)
+  })
+
+  test.each(['+/+/AA==', '*-*-A', 'ab_c', 'ab c', 'abc___', 'ab\n', ''])('refuses %p', (text) => {
+    expect(decodeTencentBase64(text)).toBeNull()
+  })
+})
