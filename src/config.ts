@@ -1,0 +1,437 @@
+// Configuration: loadConfig(env) -> a frozen Config, or one ConfigError listing every problem.
+// Messages name the variable, the app id and the key or client id; never a secret's value.
+import { createHash, randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { bool, cleanEnv, num, port, str } from 'envalid'
+import {
+  checkUserId,
+  createUserSigKey,
+  MAX_SDKAPPID,
+  USER_ID_POLICIES,
+  type UserIdPolicy,
+  type UserSigKey,
+} from './usersig/index.js'
+
+export const SCOPES = ['usersig:issue', 'usersig:verify', 'privatemapkey:issue'] as const
+export type Scope = (typeof SCOPES)[number]
+
+/** Per-app limits when the app's config leaves them out (seconds). */
+export const APP_DEFAULTS = {
+  /** ~2 months, what Tencent suggests for a UserSig. */
+  defaultExpire: 5_184_000,
+  /** 180 days, the official libraries' default and Tencent's console generator. */
+  maxExpire: 15_552_000,
+  minExpire: 60,
+  /** Tencent suggests ~300 s for a PrivateMapKey. */
+  privateMapKeyDefaultExpire: 300,
+  userIdPolicy: 'strict' as UserIdPolicy,
+}
+/** Tencent's documented ceiling for a UserSig's validity: 50 years. */
+export const MAX_EXPIRE_CEILING = 50 * 365 * 86_400
+/** Shorter secrets are refused: console keys are 64 characters. */
+export const MIN_SECRET_LENGTH = 32
+export const MIN_TOKEN_LENGTH = 32
+const MAX_KEYS_PER_APP = 8
+
+export interface AppConfig {
+  readonly sdkAppId: number
+  /** The first key signs; every key verifies (rotation). */
+  readonly keys: readonly UserSigKey[]
+  readonly defaultExpire: number
+  readonly minExpire: number
+  readonly maxExpire: number
+  readonly privateMapKeyDefaultExpire: number
+  readonly userIdPolicy: UserIdPolicy
+}
+
+export interface ClientConfig {
+  readonly id: string
+  /** SHA-256 of the bearer token: the plain token is not kept. */
+  readonly tokenSha256: Buffer
+  readonly apps: ReadonlySet<number>
+  readonly scopes: ReadonlySet<Scope>
+}
+
+export interface Config {
+  readonly production: boolean
+  readonly host: string
+  readonly port: number
+  readonly logLevel: string
+  readonly debugEndpoints: boolean
+  readonly maxClockSkew: number
+  readonly shutdownDelayMs: number
+  readonly shutdownTimeoutMs: number
+  readonly apps: ReadonlyMap<number, AppConfig>
+  readonly clients: readonly ClientConfig[]
+  /** Set when nothing was configured outside production: the generated demo app and token. */
+  readonly devDefault: {
+    readonly sdkAppId: number
+    readonly clientId: string
+    readonly token: string
+  } | null
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError'
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+  }
+}
+
+/** The SDKAppID the development default uses (a placeholder, not a real app). */
+export const DEV_SDKAPPID = 1400000000
+
+type Env = Readonly<Record<string, string | undefined>>
+
+/**
+ * Reads and checks the whole configuration from environment variables (and the files that
+ * `*_FILE` variables name). Reports every problem at once.
+ *
+ * @throws ConfigError listing each problem by variable, app id and key or client id.
+ */
+export function loadConfig(env: Env, readFile: (path: string) => string = readUtf8): Config {
+  const problems: string[] = []
+  const production = env.NODE_ENV === 'production'
+  const vars = cleanEnv(
+    env,
+    {
+      NODE_ENV: str({ choices: ['production', 'development', 'test'], default: 'development' }),
+      HOST: str({ default: production ? '0.0.0.0' : '127.0.0.1' }),
+      PORT: port({ default: 8080 }),
+      LOG_LEVEL: str({
+        choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+        default: 'info',
+      }),
+      USERSIG_DEBUG_ENDPOINTS: bool({ default: !production }),
+      USERSIG_MAX_CLOCK_SKEW: num({ default: 300 }),
+      SHUTDOWN_DELAY_MS: num({ default: 0 }),
+      SHUTDOWN_TIMEOUT_MS: num({ default: 10_000 }),
+    },
+    {
+      reporter: ({ errors }) => {
+        for (const [name, error] of Object.entries(errors)) {
+          problems.push(`${name}: ${error instanceof Error ? error.message : 'invalid'}`)
+        }
+      },
+    },
+  )
+  for (const name of [
+    'USERSIG_MAX_CLOCK_SKEW',
+    'SHUTDOWN_DELAY_MS',
+    'SHUTDOWN_TIMEOUT_MS',
+  ] as const) {
+    const value = vars[name] as number | undefined
+    if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) {
+      problems.push(`${name}: must be a non-negative integer`)
+    }
+  }
+
+  const appsJson = readJsonVariable(env, 'USERSIG_APPS', readFile, problems)
+  const clientsJson = readJsonVariable(env, 'USERSIG_CLIENTS', readFile, problems)
+  let apps = new Map<number, AppConfig>()
+  let clients: ClientConfig[] = []
+  let devDefault: Config['devDefault'] = null
+
+  if (appsJson === undefined && clientsJson === undefined && !production && problems.length === 0) {
+    ;({ apps, clients, devDefault } = developmentDefault())
+  } else {
+    if (appsJson === undefined)
+      problems.push(
+        'USERSIG_APPS: not set (nor USERSIG_APPS_FILE); configure at least one SDKAppID',
+      )
+    else if (appsJson !== null) apps = parseApps(appsJson, problems)
+    if (clientsJson === undefined)
+      problems.push(
+        'USERSIG_CLIENTS: not set (nor USERSIG_CLIENTS_FILE); configure at least one caller',
+      )
+    else if (clientsJson !== null) clients = parseClients(clientsJson, apps, problems)
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems)
+  return Object.freeze({
+    production,
+    host: vars.HOST,
+    port: vars.PORT,
+    logLevel: vars.LOG_LEVEL,
+    debugEndpoints: vars.USERSIG_DEBUG_ENDPOINTS,
+    maxClockSkew: vars.USERSIG_MAX_CLOCK_SKEW,
+    shutdownDelayMs: vars.SHUTDOWN_DELAY_MS,
+    shutdownTimeoutMs: vars.SHUTDOWN_TIMEOUT_MS,
+    apps,
+    clients: Object.freeze(clients),
+    devDefault,
+  })
+}
+
+function readUtf8(path: string): string {
+  return readFileSync(path, 'utf8')
+}
+
+/** `undefined`: not configured; `null`: configured but unreadable (a problem was recorded). */
+function readJsonVariable(
+  env: Env,
+  name: string,
+  readFile: (path: string) => string,
+  problems: string[],
+): unknown {
+  const inline = env[name]
+  const path = env[`${name}_FILE`]
+  if (inline !== undefined && path !== undefined) {
+    problems.push(`${name}: set either ${name} or ${name}_FILE, not both`)
+    return null
+  }
+  let text = inline
+  if (path !== undefined) {
+    try {
+      text = readFile(path)
+    } catch {
+      problems.push(`${name}_FILE: cannot read ${path}`)
+      return null
+    }
+  }
+  if (text === undefined || text.trim() === '') return undefined
+  try {
+    return JSON.parse(text)
+  } catch {
+    // JSON.parse's own message quotes the input, which holds secrets: never pass it on.
+    problems.push(`${name}${path === undefined ? '' : '_FILE'}: not valid JSON`)
+    return null
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function parseApps(json: unknown, problems: string[]): Map<number, AppConfig> {
+  const apps = new Map<number, AppConfig>()
+  if (!isObject(json) || Object.keys(json).length === 0) {
+    problems.push('USERSIG_APPS: must be a JSON object of SDKAppID -> app, with at least one app')
+    return apps
+  }
+  for (const [appKey, raw] of Object.entries(json)) {
+    const where = `USERSIG_APPS: app ${JSON.stringify(appKey)}`
+    const sdkAppId = Number(appKey)
+    const before = problems.length
+    if (!/^[1-9][0-9]*$/.test(appKey) || sdkAppId > MAX_SDKAPPID) {
+      problems.push(`${where}: the key must be an SDKAppID (an integer from 1 to ${MAX_SDKAPPID})`)
+      continue
+    }
+    if (!isObject(raw)) {
+      problems.push(`${where}: must be an object with "keys"`)
+      continue
+    }
+    for (const field of Object.keys(raw)) {
+      if (
+        ![
+          'keys',
+          'defaultExpire',
+          'minExpire',
+          'maxExpire',
+          'privateMapKeyDefaultExpire',
+          'userIdPolicy',
+        ].includes(field)
+      ) {
+        problems.push(`${where}: unknown field "${field}"`)
+      }
+    }
+    const keys = parseKeys(raw.keys, where, problems)
+    const limit = (field: keyof typeof APP_DEFAULTS & `${string}Expire`): number => {
+      const value = raw[field] ?? APP_DEFAULTS[field]
+      if (
+        typeof value !== 'number' ||
+        !Number.isSafeInteger(value) ||
+        value < 0 ||
+        value > MAX_EXPIRE_CEILING
+      ) {
+        problems.push(
+          `${where}: ${field} must be an integer number of seconds from 0 to ${MAX_EXPIRE_CEILING} (50 years)`,
+        )
+        return 0
+      }
+      return value
+    }
+    const defaultExpire = limit('defaultExpire')
+    const minExpire = limit('minExpire')
+    const maxExpire = limit('maxExpire')
+    const privateMapKeyDefaultExpire = limit('privateMapKeyDefaultExpire')
+    if (problems.length === before) {
+      if (minExpire > maxExpire) problems.push(`${where}: minExpire is greater than maxExpire`)
+      for (const [name, value] of [
+        ['defaultExpire', defaultExpire],
+        ['privateMapKeyDefaultExpire', privateMapKeyDefaultExpire],
+      ] as const) {
+        if (value < minExpire || value > maxExpire)
+          problems.push(`${where}: ${name} is outside [minExpire, maxExpire]`)
+      }
+    }
+    const userIdPolicy = raw.userIdPolicy ?? APP_DEFAULTS.userIdPolicy
+    if (!USER_ID_POLICIES.includes(userIdPolicy as UserIdPolicy)) {
+      problems.push(`${where}: userIdPolicy must be one of ${USER_ID_POLICIES.join(', ')}`)
+    }
+    if (problems.length === before) {
+      apps.set(
+        sdkAppId,
+        Object.freeze({
+          sdkAppId,
+          keys,
+          defaultExpire,
+          minExpire,
+          maxExpire,
+          privateMapKeyDefaultExpire,
+          userIdPolicy: userIdPolicy as UserIdPolicy,
+        }),
+      )
+    }
+  }
+  return apps
+}
+
+function parseKeys(raw: unknown, where: string, problems: string[]): UserSigKey[] {
+  if (!Array.isArray(raw) || raw.length === 0 || raw.length > MAX_KEYS_PER_APP) {
+    problems.push(
+      `${where}: keys must be a list of 1 to ${MAX_KEYS_PER_APP} keys (the first signs, all verify)`,
+    )
+    return []
+  }
+  const keys: UserSigKey[] = []
+  const seenIds = new Set<string>()
+  const seenSecrets = new Set<string>()
+  raw.forEach((entry: unknown, index) => {
+    const at = `${where}: keys[${index}]`
+    if (!isObject(entry)) return problems.push(`${at}: must be an object with "id" and "secret"`)
+    const { id, secret } = entry
+    if (typeof id !== 'string' || !/^[A-Za-z0-9._:-]{1,64}$/.test(id)) {
+      return problems.push(`${at}: id must be 1 to 64 characters of A-Z a-z 0-9 . _ : -`)
+    }
+    const named = `${where}: key "${id}"`
+    if (seenIds.has(id)) problems.push(`${named}: the id is used twice`)
+    seenIds.add(id)
+    if (
+      typeof secret !== 'string' ||
+      secret.length < MIN_SECRET_LENGTH ||
+      secret.trim() !== secret
+    ) {
+      return problems.push(
+        `${named}: secret must be a string of at least ${MIN_SECRET_LENGTH} characters without surrounding white space (the console key is 64)`,
+      )
+    }
+    if (seenSecrets.has(secret)) problems.push(`${named}: the same secret is listed twice`)
+    seenSecrets.add(secret)
+    keys.push(createUserSigKey(id, secret))
+    return undefined
+  })
+  return keys
+}
+
+function parseClients(
+  json: unknown,
+  apps: ReadonlyMap<number, AppConfig>,
+  problems: string[],
+): ClientConfig[] {
+  const clients: ClientConfig[] = []
+  if (!Array.isArray(json) || json.length === 0) {
+    problems.push('USERSIG_CLIENTS: must be a JSON list of callers, with at least one')
+    return clients
+  }
+  const seenIds = new Set<string>()
+  const seenTokens = new Set<string>()
+  json.forEach((raw: unknown, index) => {
+    const at = `USERSIG_CLIENTS: client[${index}]`
+    if (!isObject(raw)) return void problems.push(`${at}: must be an object`)
+    const id = raw.id
+    if (typeof id !== 'string' || !/^[A-Za-z0-9._:-]{1,64}$/.test(id)) {
+      return void problems.push(`${at}: id must be 1 to 64 characters of A-Z a-z 0-9 . _ : -`)
+    }
+    const where = `USERSIG_CLIENTS: client "${id}"`
+    const before = problems.length
+    if (seenIds.has(id)) problems.push(`${where}: the id is used twice`)
+    seenIds.add(id)
+    for (const field of Object.keys(raw)) {
+      if (!['id', 'token', 'tokenSha256', 'apps', 'scopes'].includes(field))
+        problems.push(`${where}: unknown field "${field}"`)
+    }
+    let tokenSha256: Buffer | undefined
+    if ((raw.token === undefined) === (raw.tokenSha256 === undefined)) {
+      problems.push(`${where}: give exactly one of "token" or "tokenSha256"`)
+    } else if (raw.token !== undefined) {
+      if (
+        typeof raw.token !== 'string' ||
+        raw.token.length < MIN_TOKEN_LENGTH ||
+        !/^[\x21-\x7e]+$/.test(raw.token)
+      ) {
+        problems.push(
+          `${where}: token must be at least ${MIN_TOKEN_LENGTH} printable characters without spaces`,
+        )
+      } else {
+        tokenSha256 = createHash('sha256').update(raw.token, 'utf8').digest()
+      }
+    } else if (typeof raw.tokenSha256 !== 'string' || !/^[0-9a-fA-F]{64}$/.test(raw.tokenSha256)) {
+      problems.push(`${where}: tokenSha256 must be 64 hex digits (the SHA-256 of the token)`)
+    } else {
+      tokenSha256 = Buffer.from(raw.tokenSha256, 'hex')
+    }
+    if (tokenSha256 !== undefined) {
+      const hex = tokenSha256.toString('hex')
+      if (seenTokens.has(hex)) problems.push(`${where}: the same token is given to another client`)
+      seenTokens.add(hex)
+    }
+    const grantedApps = new Set<number>()
+    if (!Array.isArray(raw.apps) || raw.apps.length === 0) {
+      problems.push(`${where}: apps must be a non-empty list of SDKAppIDs`)
+    } else {
+      for (const app of raw.apps as unknown[]) {
+        if (typeof app !== 'number' || !apps.has(app)) {
+          problems.push(
+            `${where}: apps lists ${JSON.stringify(app)}, which is not a configured SDKAppID`,
+          )
+        } else grantedApps.add(app)
+      }
+    }
+    const scopes = new Set<Scope>()
+    if (!Array.isArray(raw.scopes) || raw.scopes.length === 0) {
+      problems.push(`${where}: scopes must be a non-empty list of ${SCOPES.join(', ')}`)
+    } else {
+      for (const scope of raw.scopes as unknown[]) {
+        if (!SCOPES.includes(scope as Scope))
+          problems.push(
+            `${where}: unknown scope ${JSON.stringify(scope)}; known: ${SCOPES.join(', ')}`,
+          )
+        else scopes.add(scope as Scope)
+      }
+    }
+    if (problems.length === before && tokenSha256 !== undefined) {
+      clients.push(Object.freeze({ id, tokenSha256, apps: grantedApps, scopes }))
+    }
+  })
+  return clients
+}
+
+function developmentDefault() {
+  const sdkAppId = DEV_SDKAPPID
+  const token = randomBytes(24).toString('base64url')
+  const apps = new Map<number, AppConfig>([
+    [
+      sdkAppId,
+      Object.freeze({
+        sdkAppId,
+        keys: [createUserSigKey('dev', randomBytes(32).toString('hex'))],
+        ...APP_DEFAULTS,
+      }),
+    ],
+  ])
+  const clients: ClientConfig[] = [
+    Object.freeze({
+      id: 'dev',
+      tokenSha256: createHash('sha256').update(token).digest(),
+      apps: new Set([sdkAppId]),
+      scopes: new Set<Scope>(SCOPES),
+    }),
+  ]
+  return { apps, clients, devDefault: Object.freeze({ sdkAppId, clientId: 'dev', token }) }
+}
+
+/** Checks a user id against an app's policy; the codec itself signs any well-formed string. */
+export function userIdProblem(app: AppConfig, userId: string): string | null {
+  return checkUserId(userId, app.userIdPolicy)
+}
