@@ -4,8 +4,14 @@
 export const ERRORS = {
   malformed_json: { status: 400, title: 'The request body is not valid JSON.' },
   invalid_request: { status: 400, title: 'The request does not match the API contract.' },
-  user_id_invalid: { status: 400, title: "The userId is not allowed by this SDKAppID's user id policy." },
-  expire_out_of_range: { status: 400, title: "The expire is outside this SDKAppID's allowed range." },
+  user_id_invalid: {
+    status: 400,
+    title: "The userId is not allowed by this SDKAppID's user id policy.",
+  },
+  expire_out_of_range: {
+    status: 400,
+    title: "The expire is outside this SDKAppID's allowed range.",
+  },
   unauthorized: { status: 401, title: 'A valid bearer token is required.' },
   forbidden: { status: 403, title: 'This caller may not do this for this SDKAppID.' },
   not_found: { status: 404, title: 'No such resource.' },

@@ -1,0 +1,93 @@
+// createApp(deps): the Express wiring, in reading order. It never listens; main.ts does.
+import { randomUUID } from 'node:crypto'
+import express, { type Express, type RequestHandler } from 'express'
+import * as OpenApiValidator from 'express-openapi-validator'
+import helmet from 'helmet'
+import type { Config } from './config.js'
+import type { Logger } from './logger.js'
+import { createMetrics, type Metrics } from './metrics.js'
+import { createAuthenticate } from './http/authenticate.js'
+import { OPENAPI_PATH, operationsRouter, type Lifecycle } from './http/operations.js'
+import { createErrorHandler, notFound } from './http/problem.js'
+import { issuePrivateMapKey, issueUserSig } from './http/tickets.js'
+import { verifyTicket } from './http/verify.js'
+import { fileURLToPath } from 'node:url'
+
+/** The largest request body accepted: a verify request with a maximal ticket is ~8.3 KiB. */
+export const BODY_LIMIT_BYTES = 16 * 1024
+
+export interface AppDeps {
+  readonly config: Config
+  readonly logger: Logger
+  readonly metrics?: Metrics
+  /** Unix seconds; tests pass a fixed clock. */
+  readonly clock?: () => number
+  readonly lifecycle?: Lifecycle
+  /** Check every response against openapi.yaml (tests). */
+  readonly validateResponses?: boolean
+}
+
+export function createApp(deps: AppDeps): Express {
+  const { config, logger } = deps
+  const metrics = deps.metrics ?? createMetrics(config.apps)
+  const clock = deps.clock ?? (() => Math.floor(Date.now() / 1000))
+  const lifecycle = deps.lifecycle ?? { shuttingDown: false }
+  const tickets = { apps: config.apps, clock, logger, metrics }
+
+  const app = express()
+  app.disable('x-powered-by')
+  app.set('query parser', 'simple')
+  app.use(helmet())
+  app.use(requestContext(logger, metrics, lifecycle))
+  app.use(operationsRouter({ apps: config.apps, metrics, lifecycle }))
+  if (!config.debugEndpoints) app.post('/usersig/verify', notFound)
+  app.use(['/usersig', '/privatemapkey'], createAuthenticate(config.clients))
+  app.use(express.json({ limit: BODY_LIMIT_BYTES, strict: true }))
+  app.use(
+    OpenApiValidator.middleware({
+      apiSpec: fileURLToPath(OPENAPI_PATH),
+      validateRequests: { allowUnknownQueryParameters: false, coerceTypes: false },
+      validateResponses: deps.validateResponses ?? false,
+      validateSecurity: false,
+      ignorePaths: /^\/docs/,
+    }),
+  )
+  app.post('/usersig', issueUserSig(tickets))
+  app.post('/usersig/verify', verifyTicket({ ...tickets, maxClockSkew: config.maxClockSkew }))
+  app.post('/privatemapkey', issuePrivateMapKey(tickets))
+  app.use(notFound)
+  app.use(createErrorHandler(logger))
+  return app
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/
+
+/** Request id, access log line and request metrics; labels use the route template, never the URL. */
+function requestContext(logger: Logger, metrics: Metrics, lifecycle: Lifecycle): RequestHandler {
+  return function requestContextMiddleware(req, res, next) {
+    const incoming = req.get('x-request-id')
+    const requestId = incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : randomUUID()
+    res.locals.requestId = requestId
+    res.set('X-Request-Id', requestId)
+    // While draining, ask keep-alive clients to reconnect (to another replica).
+    if (lifecycle.shuttingDown) res.set('Connection', 'close')
+    const started = performance.now()
+    res.on('finish', () => {
+      const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched'
+      const seconds = (performance.now() - started) / 1000
+      metrics.requests.inc({ method: req.method, route, status: String(res.statusCode) })
+      metrics.duration.observe({ method: req.method, route }, seconds)
+      logger.debug(
+        {
+          requestId,
+          method: req.method,
+          route,
+          status: res.statusCode,
+          ms: Math.round(seconds * 1e4) / 10,
+        },
+        'request',
+      )
+    })
+    next()
+  }
+}

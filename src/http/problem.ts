@@ -1,0 +1,88 @@
+// The one error serializer: every failure becomes RFC 9457 problem+json with a stable code.
+import type { ErrorRequestHandler, RequestHandler } from 'express'
+import { ERRORS, ServiceError, type ErrorCode, type FieldProblem } from '../errors.js'
+import type { Logger } from '../logger.js'
+
+/** Unknown routes. */
+export const notFound: RequestHandler = function notFound(_req, _res, next) {
+  next(new ServiceError('not_found'))
+}
+
+/** Turns anything thrown into a ServiceError: ours as is, framework errors by their status. */
+export function toServiceError(error: unknown): ServiceError {
+  if (error instanceof ServiceError) return error
+  const e = error as { type?: unknown; status?: unknown; errors?: unknown } | null
+  // body-parser (express.json)
+  if (e?.type === 'entity.parse.failed')
+    return new ServiceError('malformed_json', undefined, { cause: error })
+  if (e?.type === 'entity.too.large')
+    return new ServiceError('payload_too_large', undefined, { cause: error })
+  if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
+    return new ServiceError('unsupported_media_type', 'The body must be UTF-8 JSON.', {
+      cause: error,
+    })
+  }
+  // express-openapi-validator
+  const byStatus: Partial<Record<number, ErrorCode>> = {
+    400: 'invalid_request',
+    404: 'not_found',
+    405: 'method_not_allowed',
+    413: 'payload_too_large',
+    415: 'unsupported_media_type',
+  }
+  const code = typeof e?.status === 'number' ? byStatus[e.status] : undefined
+  if (code === 'invalid_request' && Array.isArray(e?.errors)) {
+    return new ServiceError(code, 'The request does not match the API contract; see errors.', {
+      errors: (e.errors as { path?: string; message?: string }[]).map(fieldProblem),
+      cause: error,
+    })
+  }
+  if (code !== undefined) return new ServiceError(code, undefined, { cause: error })
+  return new ServiceError('internal_error', undefined, { cause: error })
+}
+
+function fieldProblem({
+  path = '',
+  message = 'is invalid',
+}: {
+  path?: string
+  message?: string
+}): FieldProblem {
+  // The validator reports "/body/expire"; callers know the field as "/expire".
+  return { field: path.replace(/^\/body(?=\/|$)/, '') || '/', message }
+}
+
+export function createErrorHandler(logger: Logger): ErrorRequestHandler {
+  return function errorHandler(error, req, res, next) {
+    if (res.headersSent) return next(error)
+    const problem = toServiceError(error)
+    const requestId = res.locals.requestId as string | undefined
+    if (problem.expose) {
+      logger.debug({ requestId, code: problem.code, status: problem.status }, 'request refused')
+    } else {
+      // The detail and the stack go to the log only; the caller gets the fixed title.
+      logger.error(
+        { requestId, code: problem.code, err: problem.cause ?? problem },
+        'request failed',
+      )
+    }
+    if (problem.code === 'unauthorized') res.set('WWW-Authenticate', 'Bearer realm="usersig"')
+    res
+      .status(problem.status)
+      .set('Cache-Control', 'no-store')
+      .type('application/problem+json')
+      .send(
+        JSON.stringify({
+          type: `urn:usersig-service:problem:${problem.code}`,
+          title: ERRORS[problem.code].title,
+          status: problem.status,
+          ...(problem.expose && problem.detail !== undefined ? { detail: problem.detail } : {}),
+          code: problem.code,
+          ...(requestId === undefined ? {} : { requestId }),
+          ...(problem.expose && problem.errors !== undefined ? { errors: problem.errors } : {}),
+        }),
+      )
+    void req
+    return undefined
+  }
+}

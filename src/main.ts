@@ -1,0 +1,93 @@
+// Process entry: config -> logger -> app -> listen; timeouts; SIGTERM drains then exits 0.
+import { createServer } from 'node:http'
+import { createApp } from './app.js'
+import { ConfigError, loadConfig } from './config.js'
+import { createLogger } from './logger.js'
+
+/** Server timeouts (ms): slow clients that trickle headers or a body are cut off. */
+export const SERVER_TIMEOUTS = {
+  headersTimeout: 10_000,
+  requestTimeout: 15_000,
+  keepAliveTimeout: 5_000,
+}
+
+function start(): void {
+  let config
+  try {
+    config = loadConfig(process.env)
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`usersig-service: ${error.message}\n`)
+      process.exit(1)
+    }
+    throw error
+  }
+  const logger = createLogger(config.logLevel)
+  const lifecycle = { shuttingDown: false }
+  const app = createApp({ config, logger, lifecycle })
+  const server = createServer(app)
+  Object.assign(server, SERVER_TIMEOUTS)
+
+  server.listen(config.port, config.host, () => {
+    const address = server.address()
+    const port = typeof address === 'object' && address !== null ? address.port : config.port
+    logger.info(
+      { host: config.host, port, apps: config.apps.size, production: config.production },
+      'listening',
+    )
+    if (config.devDefault !== null) printDevBanner(config.devDefault, config.host, port)
+  })
+
+  let stopping = false
+  const stop = (signal: string) => {
+    if (stopping) return
+    stopping = true
+    // Readiness turns 503 first, so the load balancer stops sending; in-flight requests finish.
+    lifecycle.shuttingDown = true
+    logger.info({ signal, delayMs: config.shutdownDelayMs }, 'shutting down')
+    setTimeout(() => {
+      server.close(() => {
+        logger.info('stopped')
+        process.exit(0)
+      })
+      server.closeIdleConnections()
+      setTimeout(() => {
+        logger.error(
+          { timeoutMs: config.shutdownTimeoutMs },
+          'shutdown timed out; closing remaining connections',
+        )
+        server.closeAllConnections()
+        process.exit(1)
+      }, config.shutdownTimeoutMs).unref()
+    }, config.shutdownDelayMs)
+  }
+  process.on('SIGTERM', () => stop('SIGTERM'))
+  process.on('SIGINT', () => stop('SIGINT'))
+}
+
+/** The one place the development token is shown: once, on the terminal, never in the log. */
+function printDevBanner(
+  dev: { sdkAppId: number; clientId: string; token: string },
+  host: string,
+  port: number,
+): void {
+  const base = `http://${host}:${port}`
+  process.stderr.write(
+    [
+      '',
+      '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!',
+      '!! DEVELOPMENT DEFAULT: nothing is configured, so a demo app and caller were  !!',
+      '!! generated for this process only. Tickets it issues are NOT valid for any   !!',
+      '!! real SDKAppID. Set USERSIG_APPS and USERSIG_CLIENTS (see .env.example).    !!',
+      '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!',
+      `   demo SDKAppID: ${dev.sdkAppId}`,
+      `   demo caller:   ${dev.clientId}, token ${dev.token}`,
+      `   try:           curl -s ${base}/usersig -H 'Authorization: Bearer ${dev.token}' \\`,
+      `                    -H 'Content-Type: application/json' -d '{"sdkAppId": ${dev.sdkAppId}, "userId": "alice"}'`,
+      `   API docs:      ${base}/docs`,
+      '',
+    ].join('\n') + '\n',
+  )
+}
+
+start()

@@ -1,0 +1,68 @@
+// Prometheus metrics on a registry of our own (one per app instance): closed label sets only,
+// never a user id or a ticket.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { AppConfig } from './config.js'
+
+export interface Metrics {
+  readonly registry: Registry
+  readonly requests: Counter<'method' | 'route' | 'status'>
+  readonly duration: Histogram<'method' | 'route'>
+  readonly issued: Counter<'kind' | 'sdkappid' | 'key_id'>
+  readonly verified: Counter<'sdkappid' | 'outcome'>
+}
+
+/** Creates the metrics; `apps` fills the key info gauge (ids and fingerprints, never secrets). */
+export function createMetrics(
+  apps: ReadonlyMap<number, AppConfig>,
+  { defaults = true } = {},
+): Metrics {
+  const registry = new Registry()
+  if (defaults) collectDefaultMetrics({ register: registry })
+  const keyInfo = new Gauge({
+    name: 'usersig_key_info',
+    help: 'Keys in use per SDKAppID (1 each); primary="true" marks the signing key.',
+    labelNames: ['sdkappid', 'key_id', 'fingerprint', 'primary'],
+    registers: [registry],
+  })
+  for (const app of apps.values()) {
+    app.keys.forEach((key, index) =>
+      keyInfo.set(
+        {
+          sdkappid: String(app.sdkAppId),
+          key_id: key.id,
+          fingerprint: key.fingerprint,
+          primary: String(index === 0),
+        },
+        1,
+      ),
+    )
+  }
+  return {
+    registry,
+    requests: new Counter({
+      name: 'http_requests_total',
+      help: 'HTTP requests by method, route template and status.',
+      labelNames: ['method', 'route', 'status'],
+      registers: [registry],
+    }),
+    duration: new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'HTTP request duration by method and route template.',
+      labelNames: ['method', 'route'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    }),
+    issued: new Counter({
+      name: 'usersig_tickets_issued_total',
+      help: 'Tickets issued by kind (usersig, privatemapkey), SDKAppID and signing key id.',
+      labelNames: ['kind', 'sdkappid', 'key_id'],
+      registers: [registry],
+    }),
+    verified: new Counter({
+      name: 'usersig_tickets_verified_total',
+      help: 'Tickets verified by SDKAppID and outcome (valid, or the ticket error code).',
+      labelNames: ['sdkappid', 'outcome'],
+      registers: [registry],
+    }),
+  }
+}
