@@ -1,4 +1,5 @@
-// Jest runs the TypeScript sources as native ESM (jose is ESM-only); ts-jest only transpiles,
+// Jest runs the TypeScript sources as native ESM (jose is ESM-only); ts-jest only transpiles
+// (tsconfig's isolatedModules),
 // type-checking is `npm run typecheck`.
 /** @type {import('jest').Config} */
 export default {
@@ -8,7 +9,7 @@ export default {
   testMatch: ['**/*.test.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: {
-    '^.+\\.ts$': ['ts-jest', { useESM: true, isolatedModules: true }],
+    '^.+\\.ts$': ['ts-jest', { useESM: true }],
   },
   testTimeout: 30_000,
 }

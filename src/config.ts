@@ -4,7 +4,6 @@ import { createHash, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { bool, cleanEnv, num, port, str } from 'envalid'
 import {
-  checkUserId,
   createUserSigKey,
   MAX_SDKAPPID,
   USER_ID_POLICIES,
@@ -37,6 +36,8 @@ export interface AppConfig {
   readonly sdkAppId: number
   /** The first key signs; every key verifies (rotation). */
   readonly keys: readonly UserSigKey[]
+  /** keys[0]: the key that signs new tickets. */
+  readonly signingKey: UserSigKey
   readonly defaultExpire: number
   readonly minExpire: number
   readonly maxExpire: number
@@ -144,7 +145,8 @@ export function loadConfig(env: Env, readFile: (path: string) => string = readUt
       problems.push(
         'USERSIG_CLIENTS: not set (nor USERSIG_CLIENTS_FILE); configure at least one caller',
       )
-    else if (clientsJson !== null) clients = parseClients(clientsJson, apps, problems)
+    else if (clientsJson !== null)
+      clients = parseClients(clientsJson, declaredAppIds(appsJson), problems)
   }
 
   if (problems.length > 0) throw new ConfigError(problems)
@@ -275,6 +277,8 @@ function parseApps(json: unknown, problems: string[]): Map<number, AppConfig> {
         Object.freeze({
           sdkAppId,
           keys,
+          // no problem was recorded for this app, so parseKeys returned at least one key
+          signingKey: keys[0] as UserSigKey,
           defaultExpire,
           minExpire,
           maxExpire,
@@ -324,9 +328,17 @@ function parseKeys(raw: unknown, where: string, problems: string[]): UserSigKey[
   return keys
 }
 
+/**
+ * The SDKAppIDs the apps config names, valid or not, so a broken app is reported once, not again
+ * by every client granted it; null when the apps config itself is unreadable.
+ */
+function declaredAppIds(appsJson: unknown): ReadonlySet<number> | null {
+  return isObject(appsJson) ? new Set(Object.keys(appsJson).map(Number)) : null
+}
+
 function parseClients(
   json: unknown,
-  apps: ReadonlyMap<number, AppConfig>,
+  apps: ReadonlySet<number> | null,
   problems: string[],
 ): ClientConfig[] {
   const clients: ClientConfig[] = []
@@ -381,7 +393,7 @@ function parseClients(
       problems.push(`${where}: apps must be a non-empty list of SDKAppIDs`)
     } else {
       for (const app of raw.apps as unknown[]) {
-        if (typeof app !== 'number' || !apps.has(app)) {
+        if (typeof app !== 'number' || (apps !== null && !apps.has(app))) {
           problems.push(
             `${where}: apps lists ${JSON.stringify(app)}, which is not a configured SDKAppID`,
           )
@@ -410,12 +422,14 @@ function parseClients(
 function developmentDefault() {
   const sdkAppId = DEV_SDKAPPID
   const token = randomBytes(24).toString('base64url')
+  const key = createUserSigKey('dev', randomBytes(32).toString('hex'))
   const apps = new Map<number, AppConfig>([
     [
       sdkAppId,
       Object.freeze({
         sdkAppId,
-        keys: [createUserSigKey('dev', randomBytes(32).toString('hex'))],
+        keys: [key],
+        signingKey: key,
         ...APP_DEFAULTS,
       }),
     ],
@@ -429,9 +443,4 @@ function developmentDefault() {
     }),
   ]
   return { apps, clients, devDefault: Object.freeze({ sdkAppId, clientId: 'dev', token }) }
-}
-
-/** Checks a user id against an app's policy; the codec itself signs any well-formed string. */
-export function userIdProblem(app: AppConfig, userId: string): string | null {
-  return checkUserId(userId, app.userIdPolicy)
 }

@@ -59,7 +59,7 @@ export function issueUserSig(deps: TicketDeps): RequestHandler {
     const body = req.body as IssueBody
     const client = callerOf(res)
     const { app, expire } = admit(deps, client, 'usersig:issue', body, (a) => a.defaultExpire)
-    const key = app.keys[0]!
+    const key = app.signingKey
     const now = deps.clock()
     const userSig = signUserSig({ sdkAppId: app.sdkAppId, userId: body.userId, expire, now }, key)
     deps.metrics.issued.inc({ kind: 'usersig', sdkappid: String(app.sdkAppId), key_id: key.id })
@@ -104,7 +104,7 @@ export function issuePrivateMapKey(deps: TicketDeps): RequestHandler {
       body,
       (a) => a.privateMapKeyDefaultExpire,
     )
-    const key = app.keys[0]!
+    const key = app.signingKey
     const now = deps.clock()
     const room =
       body.roomId !== undefined ? { roomId: body.roomId } : { strRoomId: body.strRoomId as string }

@@ -1,0 +1,294 @@
+// Health, readiness, metrics, the served contract and docs; helmet headers and X-Request-Id on
+// every response.
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import { connect } from 'node:net'
+import request from 'supertest'
+import { signUserSig } from '../../src/usersig/index.js'
+import {
+  ALL_SECRETS,
+  ALL_TOKENS,
+  APP_A,
+  APP_B,
+  buildApp,
+  KEYS,
+  NOW,
+  post,
+  SECRETS,
+  TOKENS,
+} from '../helpers/http.js'
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
+const fingerprint = (secret: string) =>
+  createHash('sha256').update(secret).digest('hex').slice(0, 16)
+
+describe('GET /healthz and /readyz', () => {
+  test('liveness needs no token', async () => {
+    const res = await request(buildApp().app).get('/healthz')
+
+    expect(res.status).toBe(200)
+    expect(res.headers['content-type']).toBe('application/json; charset=utf-8')
+    expect(res.body).toEqual({ status: 'ok' })
+  })
+
+  test('ready: counts of apps and keys only', async () => {
+    const res = await request(buildApp().app).get('/readyz')
+
+    expect(res.status).toBe(200)
+    expect(res.body).toEqual({ status: 'ready', apps: 2, keys: 3 })
+    expect(res.text).not.toContain(String(APP_A))
+    expect(res.text).not.toContain('2026-11')
+  })
+
+  test('503 shutting_down while the lifecycle says so, asking clients to reconnect elsewhere', async () => {
+    const lifecycle = { shuttingDown: false }
+    const { app } = buildApp({ lifecycle })
+    expect((await request(app).get('/readyz')).status).toBe(200)
+
+    lifecycle.shuttingDown = true
+    const res = await request(app).get('/readyz')
+
+    expect(res.status).toBe(503)
+    expect(res.body).toEqual({ status: 'shutting_down', apps: 2, keys: 3 })
+    expect(res.headers['connection']).toBe('close')
+    // Liveness stays up: the process is draining, not dead.
+    expect((await request(app).get('/healthz')).status).toBe(200)
+  })
+
+  test('a lifecycle that starts shutting down answers 503 at once', async () => {
+    const { app } = buildApp({ lifecycle: { shuttingDown: true } })
+
+    const res = await request(app).get('/readyz')
+    expect(res.status).toBe(503)
+    expect(res.body).toEqual({ status: 'shutting_down', apps: 2, keys: 3 })
+  })
+})
+
+describe('GET /metrics', () => {
+  test('Prometheus text: requests, tickets issued and verified, key info; no user ids, tickets or secrets', async () => {
+    const { app } = buildApp()
+    const issued = await post(app, '/usersig', TOKENS.chat, {
+      sdkAppId: APP_A,
+      userId: 'alice-metrics',
+    })
+    const pmk = await post(app, '/privatemapkey', TOKENS.chat, {
+      sdkAppId: APP_A,
+      userId: 'alice-metrics',
+      roomId: 1,
+      privileges: 1,
+    })
+    await post(app, '/usersig/verify', TOKENS.chat, {
+      sdkAppId: APP_A,
+      userId: 'alice-metrics',
+      userSig: issued.body.userSig,
+    })
+    const expired = signUserSig(
+      { sdkAppId: APP_A, userId: 'alice-metrics', expire: 300, now: NOW - 1000 },
+      KEYS.aOld,
+    )
+    await post(app, '/usersig/verify', TOKENS.chat, {
+      sdkAppId: APP_A,
+      userId: 'alice-metrics',
+      userSig: expired,
+    })
+    await post(app, '/usersig', null, { sdkAppId: APP_A, userId: 'alice-metrics' })
+
+    const res = await request(app).get('/metrics')
+
+    expect(res.status).toBe(200)
+    expect(res.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8')
+    const lines = res.text.split('\n')
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        '# TYPE http_requests_total counter',
+        'http_requests_total{method="POST",route="/usersig",status="200"} 1',
+        'http_requests_total{method="POST",route="/usersig/verify",status="200"} 2',
+        'http_requests_total{method="POST",route="/privatemapkey",status="200"} 1',
+        'http_requests_total{method="POST",route="unmatched",status="401"} 1',
+        `usersig_tickets_issued_total{kind="usersig",sdkappid="${APP_A}",key_id="2026-11"} 1`,
+        `usersig_tickets_issued_total{kind="privatemapkey",sdkappid="${APP_A}",key_id="2026-11"} 1`,
+        `usersig_tickets_verified_total{sdkappid="${APP_A}",outcome="valid"} 1`,
+        `usersig_tickets_verified_total{sdkappid="${APP_A}",outcome="ticket_expired"} 1`,
+      ]),
+    )
+    expect(lines.filter((line) => line.startsWith('usersig_key_info{')).sort()).toEqual(
+      [
+        `usersig_key_info{sdkappid="${APP_A}",key_id="2026-11",fingerprint="${fingerprint(SECRETS.aNew)}",primary="true"} 1`,
+        `usersig_key_info{sdkappid="${APP_A}",key_id="2026-05",fingerprint="${fingerprint(SECRETS.aOld)}",primary="false"} 1`,
+        `usersig_key_info{sdkappid="${APP_B}",key_id="b-1",fingerprint="${fingerprint(SECRETS.b)}",primary="true"} 1`,
+      ].sort(),
+    )
+    for (const leak of [
+      'alice-metrics',
+      issued.body.userSig,
+      pmk.body.privateMapKey,
+      expired,
+      ...ALL_SECRETS,
+      ...ALL_TOKENS,
+    ]) {
+      expect(res.text).not.toContain(leak)
+    }
+  })
+
+  test('needs no token', async () => {
+    expect((await request(buildApp().app).get('/metrics')).status).toBe(200)
+  })
+})
+
+describe('the contract and its docs', () => {
+  test('GET /openapi.yaml serves the file itself', async () => {
+    const res = await request(buildApp().app).get('/openapi.yaml')
+
+    expect(res.status).toBe(200)
+    expect(res.headers['content-type']).toBe('application/yaml; charset=utf-8')
+    expect(res.text).toBe(readFileSync(new URL('../../openapi.yaml', import.meta.url), 'utf8'))
+  })
+
+  test('GET /docs/ returns the Swagger UI page, loading the contract from /openapi.yaml', async () => {
+    const { app } = buildApp()
+    const res = await request(app).get('/docs/')
+
+    expect(res.status).toBe(200)
+    expect(res.headers['content-type']).toBe('text/html; charset=utf-8')
+    expect(res.text).toContain('<div id="swagger-ui"></div>')
+    // No inline script: helmet's CSP (script-src 'self') would block it.
+    expect(res.text).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/)
+    const init = await request(app).get('/docs/swagger-ui-init.js')
+    expect(init.status).toBe(200)
+    expect(init.text).toContain('"url": "/openapi.yaml"')
+  })
+
+  test('GET /docs redirects to /docs/', async () => {
+    const res = await request(buildApp().app).get('/docs')
+
+    expect(res.status).toBe(301)
+    expect(res.headers['location']).toBe('/docs/')
+  })
+})
+
+describe('helmet headers on every response', () => {
+  const { app } = buildApp()
+  const auth = `Bearer ${TOKENS.chat}`
+  const cases: [string, () => request.Test][] = [
+    ['GET /healthz', () => request(app).get('/healthz')],
+    ['GET /readyz', () => request(app).get('/readyz')],
+    ['GET /metrics', () => request(app).get('/metrics')],
+    ['GET /openapi.yaml', () => request(app).get('/openapi.yaml')],
+    ['GET /docs/', () => request(app).get('/docs/')],
+    ['GET /docs/swagger-ui.css', () => request(app).get('/docs/swagger-ui.css')],
+    ['GET /nope (404)', () => request(app).get('/nope')],
+    [
+      'POST /usersig (200)',
+      () => post(app, '/usersig', TOKENS.chat, { sdkAppId: APP_A, userId: 'a' }),
+    ],
+    ['POST /usersig (401)', () => post(app, '/usersig', null, {})],
+    [
+      'POST /usersig (403)',
+      () => post(app, '/usersig', TOKENS.chat, { sdkAppId: APP_B, userId: 'a' }),
+    ],
+    ['POST /usersig (400)', () => post(app, '/usersig', TOKENS.chat, {})],
+    ['PUT /usersig (405)', () => request(app).put('/usersig').set('Authorization', auth)],
+    [
+      'POST /usersig (413)',
+      () =>
+        request(app)
+          .post('/usersig')
+          .set('Authorization', auth)
+          .type('application/json')
+          .send(JSON.stringify({ pad: 'x'.repeat(20_000) })),
+    ],
+    [
+      'POST /usersig/verify (200)',
+      () =>
+        post(app, '/usersig/verify', TOKENS.chat, { sdkAppId: APP_A, userId: 'a', userSig: 'x' }),
+    ],
+  ]
+
+  test.each(cases)('%s', async (_, send) => {
+    const res = await send()
+
+    expect(res.headers['x-content-type-options']).toBe('nosniff')
+    expect(res.headers['content-security-policy']).toContain("default-src 'self'")
+    expect(res.headers['content-security-policy']).toContain("script-src 'self'")
+    expect(res.headers['x-frame-options']).toBe('SAMEORIGIN')
+    expect(res.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains')
+    expect(res.headers['referrer-policy']).toBe('no-referrer')
+    expect(res.headers['x-powered-by']).toBeUndefined()
+    expect(res.headers['x-request-id']).toMatch(UUID)
+  })
+})
+
+describe('X-Request-Id', () => {
+  const { app } = buildApp()
+
+  test.each(['abc-123', 'trace.id:42_x', 'A'.repeat(64)])(
+    'a valid id (%s) is echoed, and used in problem bodies',
+    async (id) => {
+      const ok = await request(app).get('/healthz').set('X-Request-Id', id)
+      const problem = await request(app).get('/nope').set('X-Request-Id', id)
+
+      expect(ok.headers['x-request-id']).toBe(id)
+      expect(problem.headers['x-request-id']).toBe(id)
+      expect(problem.body.requestId).toBe(id)
+    },
+  )
+
+  test('without one, a fresh UUID per request', async () => {
+    const first = await request(app).get('/nope')
+    const second = await request(app).get('/nope')
+
+    expect(first.headers['x-request-id']).toMatch(UUID)
+    expect(second.headers['x-request-id']).toMatch(UUID)
+    expect(first.headers['x-request-id']).not.toBe(second.headers['x-request-id'])
+    expect(first.body.requestId).toBe(first.headers['x-request-id'])
+  })
+
+  test.each([
+    ['with a space', 'abc def'],
+    ['with a tab', 'abc\tdef'],
+    ['with encoded CR LF', 'abc%0d%0aSet-Cookie:%20session=1'],
+    ['with markup', '<script>alert(1)</script>'],
+    ['with quotes', '"abc"'],
+    ['of 65 characters', 'A'.repeat(65)],
+    ['of non-ASCII bytes', 'abc\u00e9'],
+    // Node joins a repeated header with ", ".
+    ['sent twice', ['abc', 'def'] as unknown as string],
+  ])('an id %s is replaced by a UUID', async (_, id) => {
+    const res = await request(app).get('/nope').set('X-Request-Id', id)
+
+    expect(res.headers['x-request-id']).toMatch(UUID)
+    expect(res.body.requestId).toBe(res.headers['x-request-id'])
+    expect(JSON.stringify(res.headers)).not.toContain('Set-Cookie')
+    expect(res.headers['set-cookie']).toBeUndefined()
+  })
+
+  test('an id with raw CR or LF never reaches the app: the HTTP parser refuses the request', async () => {
+    const server = createServer(buildApp().app)
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const { port } = server.address() as { port: number }
+    const raw = (header: string) =>
+      new Promise<string>((resolve) => {
+        let answer = ''
+        const socket = connect(port, '127.0.0.1', () =>
+          socket.write(`GET /healthz HTTP/1.1\r\nHost: x\r\n${header}Connection: close\r\n\r\n`),
+        )
+        socket.on('data', (chunk) => (answer += chunk.toString('latin1')))
+        socket.on('end', () => resolve(answer))
+        socket.on('error', () => resolve(answer))
+      })
+    try {
+      for (const header of [
+        'X-Request-Id: abc\nSet-Cookie: x=1\r\n',
+        'X-Request-Id: abc\rSet-Cookie: x=1\r\n',
+        'X-Request-Id: abc\r\n Set-Cookie: x=1\r\n',
+      ]) {
+        const answer = await raw(header)
+        expect(answer).toMatch(/^HTTP\/1\.1 400 /)
+        expect(answer).not.toMatch(/set-cookie|x-request-id/i)
+      }
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
+    }
+  })
+})

@@ -1,0 +1,95 @@
+// The real process: start-up refusals, the development default, graceful shutdown.
+import { randomBytes } from 'node:crypto'
+import { connect } from 'node:net'
+import { startService, waitForOutput, type Service } from '../helpers/process.js'
+
+const secret = randomBytes(32).toString('hex')
+const token = randomBytes(24).toString('base64url')
+const configured = {
+  USERSIG_APPS: JSON.stringify({ '1400000000': { keys: [{ id: 'k1', secret }] } }),
+  USERSIG_CLIENTS: JSON.stringify([
+    { id: 'backend', token, apps: [1400000000], scopes: ['usersig:issue'] },
+  ]),
+}
+
+let running: Service | undefined
+afterEach(async () => {
+  if (running === undefined) return
+  running.child.kill('SIGKILL')
+  await running.exited
+  running = undefined
+})
+
+test('production without apps and clients refuses to start, quickly, naming the variables', async () => {
+  const started = Date.now()
+  const service = await startService({ NODE_ENV: 'production' })
+  expect(await service.exited).toBe(1)
+  expect(Date.now() - started).toBeLessThan(5000) // includes tsx start-up; the check itself is instant
+  expect(service.stderr).toBe(
+    'usersig-service: Invalid configuration:\n' +
+      '  - USERSIG_APPS: not set (nor USERSIG_APPS_FILE); configure at least one SDKAppID\n' +
+      '  - USERSIG_CLIENTS: not set (nor USERSIG_CLIENTS_FILE); configure at least one caller\n',
+  )
+})
+
+test('a bad key is refused at start with a message that names it and hides it', async () => {
+  const service = await startService({
+    ...configured,
+    USERSIG_APPS: JSON.stringify({
+      '1400000000': { keys: [{ id: 'k1', secret: secret.slice(0, 20) }] },
+    }),
+  })
+  expect(await service.exited).toBe(1)
+  expect(service.stderr).toContain(
+    'USERSIG_APPS: app "1400000000": key "k1": secret must be a string of at least 32 characters',
+  )
+  expect(service.stderr + service.stdout).not.toContain(secret.slice(0, 20))
+})
+
+test('with nothing configured, npm start runs a development default with a loud warning', async () => {
+  running = await startService({})
+  await waitForOutput(running, (s) => s.stderr.includes('API docs:'))
+  const banner = running.stderr
+  expect(banner).toContain('DEVELOPMENT DEFAULT')
+  const devToken = /demo caller: {3}dev, token (\S+)/.exec(banner)?.[1]
+  expect(devToken).toBeDefined()
+  const res = await fetch(`${running.url}/usersig`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${devToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ sdkAppId: 1400000000, userId: 'alice' }),
+  })
+  expect(res.status).toBe(200)
+  expect(await res.json()).toMatchObject({ sdkAppId: 1400000000, userId: 'alice', keyId: 'dev' })
+  // the token is printed once, on the terminal, never in the structured log
+  expect(running.stdout).not.toContain(devToken)
+})
+
+test('SIGTERM: readiness turns 503, an in-flight request completes, the process exits 0', async () => {
+  running = await startService({ ...configured, SHUTDOWN_DELAY_MS: '700' })
+  const { port } = new URL(running.url)
+  // An in-flight request: headers and half the body sent before the signal.
+  const body = JSON.stringify({ sdkAppId: 1400000000, userId: 'inflight', expire: 3600 })
+  const socket = connect(Number(port), '127.0.0.1')
+  let response = ''
+  socket.on('data', (chunk) => (response += chunk.toString()))
+  await new Promise((resolve) => socket.once('connect', resolve))
+  socket.write(
+    `POST /usersig HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 10)}`,
+  )
+  await new Promise((resolve) => setTimeout(resolve, 100))
+
+  running.child.kill('SIGTERM')
+  await new Promise((resolve) => setTimeout(resolve, 150))
+  const ready = await fetch(`${running.url}/readyz`)
+  expect(ready.status).toBe(503)
+  expect(await ready.json()).toEqual({ status: 'shutting_down', apps: 1, keys: 1 })
+
+  socket.write(body.slice(10))
+  const exit = await running.exited
+  expect(response).toMatch(/^HTTP\/1\.1 200 OK/)
+  expect(response).toContain('"userId":"inflight"')
+  expect(exit).toBe(0)
+  expect(running.stdout).toContain('"msg":"stopped"')
+  socket.destroy()
+})
