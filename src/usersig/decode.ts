@@ -102,30 +102,20 @@ function readDocument(doc: Record<string, unknown>): ParsedTicket {
     )
   }
   // Go's encoder omits zero values (omitempty): an absent identifier is "", an absent expire 0.
+  // A JSON null is not absent: the official Node library writes "TLS.expire":null when called
+  // without an expire, and signs the text "undefined", so such a ticket can never verify.
   const userId = field(doc, 'TLS.identifier') ?? ''
-  const expire = field(doc, 'TLS.expire') ?? 0
-  const sdkAppId = field(doc, 'TLS.sdkappid')
-  const issuedAt = field(doc, 'TLS.time')
-  const sig = field(doc, 'TLS.sig')
-  const userBuf = field(doc, 'TLS.userbuf')
-
   if (typeof userId !== 'string') throw malformedField('TLS.identifier', 'a string')
-  for (const [name, value] of [
-    ['TLS.sdkappid', sdkAppId],
-    ['TLS.time', issuedAt],
-    ['TLS.expire', expire],
-  ] as const) {
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-      throw malformedField(name, 'a non-negative integer')
-    }
-  }
-  const time = issuedAt as number
-  const validity = expire as number
+  const sdkAppId = integerField(doc, 'TLS.sdkappid')
+  const time = integerField(doc, 'TLS.time')
+  const validity = Object.hasOwn(doc, 'TLS.expire') ? integerField(doc, 'TLS.expire') : 0
   if (!Number.isSafeInteger(time + validity))
     throw malformedField('TLS.expire', 'a smaller integer')
+  const sig = field(doc, 'TLS.sig')
   if (typeof sig !== 'string' || !SIGNATURE.test(sig)) {
     throw malformedField('TLS.sig', 'the base64 of a 32-byte HMAC-SHA256')
   }
+  const userBuf = field(doc, 'TLS.userbuf')
   if (userBuf !== undefined && (typeof userBuf !== 'string' || !STANDARD_BASE64.test(userBuf))) {
     throw malformedField('TLS.userbuf', 'a standard base64 string')
   }
@@ -134,7 +124,7 @@ function readDocument(doc: Record<string, unknown>): ParsedTicket {
     ticket: {
       version,
       userId,
-      sdkAppId: sdkAppId as number,
+      sdkAppId,
       issuedAt: time,
       expire: validity,
       expiresAt: time + validity,
@@ -149,6 +139,14 @@ function readDocument(doc: Record<string, unknown>): ParsedTicket {
 // Own properties only: a "__proto__" or "constructor" key in the JSON must not reach a prototype.
 function field(doc: Record<string, unknown>, name: string): unknown {
   return Object.hasOwn(doc, name) ? doc[name] : undefined
+}
+
+function integerField(doc: Record<string, unknown>, name: string): number {
+  const value = field(doc, name)
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw malformedField(name, 'a non-negative integer')
+  }
+  return value
 }
 
 function malformedField(name: string, expected: string): TicketError {

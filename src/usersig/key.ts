@@ -13,8 +13,8 @@ export interface UserSigKey {
 
 /**
  * Imports a secret key. The key is the console's secret string used as its UTF-8 bytes: a
- * 64-hex-character key is NOT hex-decoded, because no official library does that. Importing once
- * into a KeyObject also makes each HMAC cheaper than passing the string every time.
+ * 64-hex-character key is NOT hex-decoded, because no official library does that. The bytes live
+ * in a KeyObject, which never prints them.
  */
 export function createUserSigKey(id: string, secret: string): UserSigKey {
   if (typeof id !== 'string' || id.length === 0)

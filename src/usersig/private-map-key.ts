@@ -118,6 +118,10 @@ export function encodePrivateMapKeyUserBuf(fields: UserBufFields): Buffer {
 }
 
 function roomBytes(room: Room): { id: number; str: Buffer | null } {
+  const given = room as { roomId?: unknown; strRoomId?: unknown }
+  if (given.roomId !== undefined && given.strRoomId !== undefined) {
+    throw new TypeError('give either roomId or strRoomId, not both')
+  }
   if ('roomId' in room && room.roomId !== undefined) {
     checkInteger('roomId', room.roomId, 1, 0xffff_ffff)
     return { id: room.roomId, str: null }

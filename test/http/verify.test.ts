@@ -216,9 +216,13 @@ describe('POST /usersig/verify: tickets that do not belong', () => {
 })
 
 describe('POST /usersig/verify: damaged and tampered tickets', () => {
-  test('one character flipped anywhere -> refused as malformed (70003) or badly signed (70009)', async () => {
+  test('one character flipped -> refused as malformed (70003) or badly signed (70009)', async () => {
     const userSig = await issued()
-    for (const index of [0, 5, 20, 60, 100, Math.floor(userSig.length / 2), userSig.length - 3]) {
+    // Positions in full base64 quartets only: in the last quartet before "__" padding, a character
+    // also holds unused low bits, and A<->B there decodes to the same bytes (the same ticket).
+    expect(userSig.length % 4).toBe(0)
+    const lastFull = userSig.length - 5
+    for (const index of [0, 5, 20, 60, 100, Math.floor(userSig.length / 2), lastFull]) {
       const flipped =
         userSig.slice(0, index) + (userSig[index] === 'A' ? 'B' : 'A') + userSig.slice(index + 1)
       expect(flipped).not.toBe(userSig)

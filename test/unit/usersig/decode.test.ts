@@ -52,6 +52,17 @@ describe('decodeUserSig', () => {
     }
   })
 
+  test('refuses the official Node library\'s "TLS.expire":null (from genUserSig without expire)', async () => {
+    const { official } = await import('../../helpers/official.js')
+    const ticket = official(1400000000, VECTORS.key, VECTORS.time, (api) =>
+      api.genUserSig('xiaojun', undefined as never),
+    )
+    expect(decodeError(ticket)).toEqual({
+      code: 'ticket_malformed',
+      message: "The ticket's TLS.expire is not a non-negative integer.",
+    })
+  })
+
   test("reads Go's omitted zero expire as 0", () => {
     expect(decodeUserSig(variantTicket('go', { ...input, expire: 0 }))).toEqual({
       ...decoded,

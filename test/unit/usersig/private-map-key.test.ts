@@ -128,6 +128,7 @@ describe('signPrivateMapKey', () => {
       { strRoomId: 'a\nb' },
       'strRoomId must be 1 to 64 UTF-8 bytes without control characters (or give roomId)',
     ],
+    [{ roomId: 1, strRoomId: 'a' }, 'give either roomId or strRoomId, not both'],
     [{}, 'strRoomId must be 1 to 64 UTF-8 bytes without control characters (or give roomId)'],
   ])('refuses room %p', (room, message) => {
     expect(() => signPrivateMapKey({ ...base, ...room, privileges: 1 } as never, key)).toThrow(
