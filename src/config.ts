@@ -14,23 +14,32 @@ import {
 export const SCOPES = ['usersig:issue', 'usersig:verify', 'privatemapkey:issue'] as const
 export type Scope = (typeof SCOPES)[number]
 
-/** Per-app limits when the app's config leaves them out (seconds). */
-export const APP_DEFAULTS = {
-  /** ~2 months, what Tencent suggests for a UserSig. */
-  defaultExpire: 5_184_000,
-  /** 180 days, the official libraries' default and Tencent's console generator. */
-  maxExpire: 15_552_000,
-  minExpire: 60,
-  /** Tencent suggests ~300 s for a PrivateMapKey. */
-  privateMapKeyDefaultExpire: 300,
-  userIdPolicy: 'strict' as UserIdPolicy,
+/**
+ * The non-secret defaults, from config/defaults.json: per-app limits when an app leaves them out
+ * (seconds; ~2 months default as Tencent suggests, 180 days maximum as the official libraries and
+ * Tencent's console use, 300 s for a PrivateMapKey), and the development default's app and caller.
+ */
+const DEFAULTS = JSON.parse(
+  readFileSync(new URL('../config/defaults.json', import.meta.url), 'utf8'),
+) as {
+  app: {
+    defaultExpire: number
+    minExpire: number
+    maxExpire: number
+    privateMapKeyDefaultExpire: number
+    userIdPolicy: UserIdPolicy
+  }
+  development: { sdkAppId: number; keyId: string; clientId: string; scopes: Scope[] }
 }
+export const APP_DEFAULTS = Object.freeze(DEFAULTS.app)
 /** Tencent's documented ceiling for a UserSig's validity: 50 years. */
 export const MAX_EXPIRE_CEILING = 50 * 365 * 86_400
 /** Shorter secrets are refused: console keys are 64 characters. */
 export const MIN_SECRET_LENGTH = 32
 export const MIN_TOKEN_LENGTH = 32
 const MAX_KEYS_PER_APP = 8
+/** The example files' placeholders start so; they are refused, so an example can never go live. */
+const PLACEHOLDER = 'REPLACE_WITH_'
 
 export interface AppConfig {
   readonly sdkAppId: number
@@ -79,10 +88,23 @@ export class ConfigError extends Error {
   }
 }
 
-/** The SDKAppID the development default uses (a placeholder, not a real app). */
-export const DEV_SDKAPPID = 1400000000
-
 type Env = Readonly<Record<string, string | undefined>>
+
+/** Every environment variable the service reads (README and .env.example list them; a test checks). */
+export const CONFIG_VARIABLES = [
+  'NODE_ENV',
+  'HOST',
+  'PORT',
+  'LOG_LEVEL',
+  'USERSIG_APPS',
+  'USERSIG_APPS_FILE',
+  'USERSIG_CLIENTS',
+  'USERSIG_CLIENTS_FILE',
+  'USERSIG_DEBUG_ENDPOINTS',
+  'USERSIG_MAX_CLOCK_SKEW',
+  'SHUTDOWN_DELAY_MS',
+  'SHUTDOWN_TIMEOUT_MS',
+] as const
 
 /**
  * Reads and checks the whole configuration from environment variables (and the files that
@@ -320,6 +342,11 @@ function parseKeys(raw: unknown, where: string, problems: string[]): UserSigKey[
         `${named}: secret must be a string of at least ${MIN_SECRET_LENGTH} characters without surrounding white space (the console key is 64)`,
       )
     }
+    if (secret.startsWith(PLACEHOLDER)) {
+      return problems.push(
+        `${named}: secret is still the placeholder from config/apps.example.json`,
+      )
+    }
     if (seenSecrets.has(secret)) problems.push(`${named}: the same secret is listed twice`)
     seenSecrets.add(secret)
     keys.push(createUserSigKey(id, secret))
@@ -375,6 +402,8 @@ function parseClients(
         problems.push(
           `${where}: token must be at least ${MIN_TOKEN_LENGTH} printable characters without spaces`,
         )
+      } else if (raw.token.startsWith(PLACEHOLDER)) {
+        problems.push(`${where}: token is still the placeholder from config/clients.example.json`)
       } else {
         tokenSha256 = createHash('sha256').update(raw.token, 'utf8').digest()
       }
@@ -420,9 +449,9 @@ function parseClients(
 }
 
 function developmentDefault() {
-  const sdkAppId = DEV_SDKAPPID
+  const { sdkAppId, keyId, clientId, scopes } = DEFAULTS.development
   const token = randomBytes(24).toString('base64url')
-  const key = createUserSigKey('dev', randomBytes(32).toString('hex'))
+  const key = createUserSigKey(keyId, randomBytes(32).toString('hex'))
   const apps = new Map<number, AppConfig>([
     [
       sdkAppId,
@@ -436,11 +465,11 @@ function developmentDefault() {
   ])
   const clients: ClientConfig[] = [
     Object.freeze({
-      id: 'dev',
+      id: clientId,
       tokenSha256: createHash('sha256').update(token).digest(),
       apps: new Set([sdkAppId]),
-      scopes: new Set<Scope>(SCOPES),
+      scopes: new Set<Scope>(scopes),
     }),
   ]
-  return { apps, clients, devDefault: Object.freeze({ sdkAppId, clientId: 'dev', token }) }
+  return { apps, clients, devDefault: Object.freeze({ sdkAppId, clientId, token }) }
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { ConfigError, loadConfig } from '../../src/config.js'
 
 const secretA = randomBytes(32).toString('hex')
@@ -256,6 +257,23 @@ describe('loadConfig', () => {
     expect(found.join('\n')).toMatch(/PORT: .*\n?/)
     expect(found).toContain('USERSIG_CLIENTS_FILE: cannot read /nonexistent/clients.json')
     expect(found.some((p) => p.startsWith('LOG_LEVEL: '))).toBe(true)
+  })
+
+  test('refuses the example files as they are: their placeholders never go live', () => {
+    const exampleApps = readFileSync(
+      new URL('../../config/apps.example.json', import.meta.url),
+      'utf8',
+    )
+    const exampleClients = readFileSync(
+      new URL('../../config/clients.example.json', import.meta.url),
+      'utf8',
+    )
+    expect(problems({ USERSIG_APPS: exampleApps, USERSIG_CLIENTS: exampleClients })).toEqual([
+      'USERSIG_APPS: app "1400000000": key "2026-11": secret is still the placeholder from config/apps.example.json',
+      'USERSIG_APPS: app "1400000000": key "2026-05": secret is still the placeholder from config/apps.example.json',
+      'USERSIG_CLIENTS: client "chat-backend": token is still the placeholder from config/clients.example.json',
+      'USERSIG_CLIENTS: client "trtc-room-service": tokenSha256 must be 64 hex digits (the SHA-256 of the token)',
+    ])
   })
 
   test('refuses both a variable and its _FILE twin', () => {

@@ -1,0 +1,99 @@
+// openapi.yaml, the error tables, the routes, README and .env.example must say the same thing.
+import { readFileSync } from 'node:fs'
+import type { Express } from 'express'
+import { parse } from 'yaml'
+import { createApp } from '../../src/app.js'
+import { CONFIG_VARIABLES, loadConfig } from '../../src/config.js'
+import { ERRORS } from '../../src/errors.js'
+import { createLogger } from '../../src/logger.js'
+import { PRIVILEGES, TICKET_ERRORS } from '../../src/usersig/index.js'
+
+const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8')
+const spec = parse(read('openapi.yaml')) as {
+  paths: Record<string, Record<string, { responses: Record<string, unknown> }>>
+  components: { schemas: Record<string, { enum?: string[] }> }
+}
+const readme = read('README.md')
+
+/** Rows of the README table that follows `heading`: first and second cells. */
+function tableAfter(heading: string): [string, string][] {
+  const section = readme.slice(readme.indexOf(heading))
+  const rows = section.split('\n').filter((line) => /^\| `/.test(line))
+  const end = section.split('\n').findIndex((line, i) => i > 2 && line.startsWith('#'))
+  const within = section.split('\n').slice(0, end === -1 ? undefined : end)
+  return rows
+    .filter((row) => within.includes(row))
+    .map((row) => row.split('|').map((cell) => cell.trim().replace(/`/g, '')))
+    .map((cells) => [cells[1] as string, cells[2] as string])
+}
+
+function routesOf(app: Express): string[] {
+  const router = (
+    app as unknown as { router: { stack: { route?: { path: string; methods: object } }[] } }
+  ).router
+  const routes: string[] = []
+  const walk = (stack: { route?: { path: string; methods: object }; handle?: unknown }[]) => {
+    for (const layer of stack) {
+      if (layer.route)
+        for (const m of Object.keys(layer.route.methods))
+          routes.push(`${m.toUpperCase()} ${layer.route.path}`)
+      const inner = (layer.handle as { stack?: typeof stack } | undefined)?.stack
+      if (Array.isArray(inner) && !layer.route) walk(inner)
+    }
+  }
+  walk(router.stack)
+  return [...new Set(routes)].sort()
+}
+
+describe('contract', () => {
+  test('the spec enumerates exactly the error codes, ticket codes and privileges of the code', () => {
+    expect(spec.components.schemas.ErrorCode?.enum).toEqual(Object.keys(ERRORS))
+    expect(spec.components.schemas.TicketErrorCode?.enum).toEqual(Object.keys(TICKET_ERRORS))
+    expect(spec.components.schemas.Privilege?.enum).toEqual(Object.keys(PRIVILEGES))
+  })
+
+  test('every route the app serves is in the spec, and every spec operation is served', () => {
+    const app = createApp({ config: loadConfig({}), logger: createLogger('silent') })
+    const served = routesOf(app).filter((r) => !r.includes('/docs'))
+    const specified = Object.entries(spec.paths)
+      .flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`))
+      .sort()
+    expect(served).toEqual(specified)
+  })
+
+  test('every error status a route can answer is documented on it', () => {
+    const ticketRoutes = ['/usersig', '/usersig/verify', '/privatemapkey']
+    for (const path of ticketRoutes) {
+      const documented = Object.keys(spec.paths[path]?.post?.responses ?? {})
+      for (const code of [
+        'malformed_json',
+        'invalid_request',
+        'unauthorized',
+        'forbidden',
+        'payload_too_large',
+        'unsupported_media_type',
+      ] as const) {
+        expect(documented).toContain(String(ERRORS[code].status))
+      }
+    }
+  })
+
+  test("README's error tables equal the code's tables", () => {
+    expect(tableAfter('### Request errors')).toEqual(
+      Object.entries(ERRORS).map(([code, { status }]) => [code, String(status)]),
+    )
+    expect(tableAfter('### Ticket verdicts')).toEqual(
+      Object.entries(TICKET_ERRORS).map(([code, { tencentErrorCode }]) => [
+        code,
+        String(tencentErrorCode ?? '-'),
+      ]),
+    )
+  })
+
+  test('README and .env.example list every configuration variable', () => {
+    const documented = tableAfter('## Configuration').map(([name]) => name)
+    expect(documented.sort()).toEqual([...CONFIG_VARIABLES].sort())
+    const example = read('.env.example')
+    for (const name of CONFIG_VARIABLES) expect(example).toMatch(new RegExp(`^#? ?${name}=`, 'm'))
+  })
+})
