@@ -40,9 +40,10 @@ export function createApp(deps: AppDeps): Express {
   app.use(helmet())
   app.use(requestContext(logger, metrics, lifecycle))
   app.use(operationsRouter({ apps: config.apps, metrics, lifecycle }))
-  if (!config.debugEndpoints) app.post('/usersig/verify', notFound)
+  if (!config.debugEndpoints) app.all('/usersig/verify', notFound)
   app.use(['/usersig', '/privatemapkey'], createAuthenticate(config.clients))
-  app.use(express.json({ limit: BODY_LIMIT_BYTES, strict: true }))
+  // No compressed request bodies: a ticket request is tiny, and inflating is a cost we need not offer.
+  app.use(express.json({ limit: BODY_LIMIT_BYTES, strict: true, inflate: false }))
   app.use(
     OpenApiValidator.middleware({
       apiSpec: fileURLToPath(OPENAPI_PATH),

@@ -18,9 +18,7 @@ export const ERRORS = {
   method_not_allowed: { status: 405, title: 'This method is not allowed on this resource.' },
   payload_too_large: { status: 413, title: 'The request body is too large.' },
   unsupported_media_type: { status: 415, title: 'The request body must be application/json.' },
-  rate_limited: { status: 429, title: 'Too many requests; retry later.' },
   internal_error: { status: 500, title: 'Internal error.' },
-  shutting_down: { status: 503, title: 'The service is shutting down.' },
 } as const satisfies Record<string, { status: number; title: string }>
 
 export type ErrorCode = keyof typeof ERRORS
@@ -41,17 +39,24 @@ export class ServiceError extends Error {
   readonly status: number
   readonly detail: string | undefined
   readonly errors: readonly FieldProblem[] | undefined
+  /** Response headers the status calls for (e.g. `Allow` on a 405). */
+  readonly headers: Readonly<Record<string, string>> | undefined
 
   constructor(
     code: ErrorCode,
     detail?: string,
-    options: { errors?: readonly FieldProblem[]; cause?: unknown } = {},
+    options: {
+      errors?: readonly FieldProblem[]
+      cause?: unknown
+      headers?: Readonly<Record<string, string>> | undefined
+    } = {},
   ) {
     super(detail ?? ERRORS[code].title, { cause: options.cause })
     this.code = code
     this.status = ERRORS[code].status
     this.detail = detail
     this.errors = options.errors
+    this.headers = options.headers
   }
 
   /** Whether the caller may see `detail` (client errors) or only the fixed title (server errors). */

@@ -4,7 +4,8 @@ import type { RequestHandler, Response } from 'express'
 import type { ClientConfig, Scope } from '../config.js'
 import { ServiceError } from '../errors.js'
 
-const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/
+// The scheme is case-insensitive (RFC 9110 section 11.1); the token is not.
+const BEARER = /^Bearer +([\x21-\x7e]{1,512})$/i
 
 /**
  * Authenticates `Authorization: Bearer <token>` against the configured clients. The presented

@@ -17,7 +17,11 @@ export function toServiceError(error: unknown): ServiceError {
     return new ServiceError('malformed_json', undefined, { cause: error })
   if (e?.type === 'entity.too.large')
     return new ServiceError('payload_too_large', undefined, { cause: error })
-  if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
+  if (e?.type === 'encoding.unsupported') {
+    const detail = 'Send the JSON body uncompressed (no Content-Encoding).'
+    return new ServiceError('unsupported_media_type', detail, { cause: error })
+  }
+  if (e?.type === 'charset.unsupported') {
     return new ServiceError('unsupported_media_type', 'The body must be UTF-8 JSON.', {
       cause: error,
     })
@@ -35,6 +39,14 @@ export function toServiceError(error: unknown): ServiceError {
     return new ServiceError(code, 'The request does not match the API contract; see errors.', {
       errors: (e.errors as { path?: string; message?: string }[]).map(fieldProblem),
       cause: error,
+    })
+  }
+  if (code === 'method_not_allowed') {
+    // RFC 9110: a 405 names the methods the resource allows.
+    const allow = (e as { headers?: { Allow?: unknown } }).headers?.Allow
+    return new ServiceError(code, undefined, {
+      cause: error,
+      headers: typeof allow === 'string' ? { Allow: allow } : undefined,
     })
   }
   if (code !== undefined) return new ServiceError(code, undefined, { cause: error })
@@ -67,6 +79,7 @@ export function createErrorHandler(logger: Logger): ErrorRequestHandler {
       )
     }
     if (problem.code === 'unauthorized') res.set('WWW-Authenticate', 'Bearer realm="usersig"')
+    if (problem.headers !== undefined) res.set(problem.headers)
     res
       .status(problem.status)
       .set('Cache-Control', 'no-store')
