@@ -61,8 +61,7 @@ export function verifyUserSig(
 ): VerifyResult {
   if (keys.length === 0) throw new TypeError('verifyUserSig needs at least one key')
   const { sdkAppId, userId, now, maxClockSkew = DEFAULT_MAX_CLOCK_SKEW, kind = 'usersig' } = options
-  if (!Number.isSafeInteger(now) || now < 0)
-    throw new TypeError('now must be a non-negative integer')
+  checkOptions(sdkAppId, userId, now, maxClockSkew, kind)
 
   let parsed
   try {
@@ -87,9 +86,13 @@ export function verifyUserSig(
     // The userbuf line re-uses the string exactly as the ticket holds it.
     userBuf: decoded.userBuf ?? undefined,
   }
-  const key = keys.find((candidate) =>
-    timingSafeEqual(computeSignature(signed, candidate.secret), parsed.signature),
-  )
+  let key: UserSigKey | undefined
+  for (const candidate of keys) {
+    if (timingSafeEqual(computeSignature(signed, candidate.secret), parsed.signature)) {
+      key = candidate
+      break
+    }
+  }
   if (key === undefined) return invalid('ticket_signature_invalid', decoded)
 
   if (decoded.issuedAt > now + maxClockSkew) {
@@ -107,6 +110,26 @@ export function verifyUserSig(
     keyId: key.id,
     ticket: decoded,
   }
+}
+
+const KINDS: ReadonlySet<unknown> = new Set(['usersig', 'privatemapkey', 'any'])
+
+function checkOptions(
+  sdkAppId: unknown,
+  userId: unknown,
+  now: number,
+  maxClockSkew: number,
+  kind: unknown,
+): void {
+  if (!Number.isSafeInteger(now) || now < 0)
+    throw new TypeError('now must be a non-negative integer')
+  // A NaN skew would silently switch the future check off; a string app id would never match.
+  if (!Number.isSafeInteger(maxClockSkew) || maxClockSkew < 0) {
+    throw new TypeError('maxClockSkew must be a non-negative integer')
+  }
+  if (!Number.isSafeInteger(sdkAppId)) throw new TypeError('sdkAppId must be an integer')
+  if (typeof userId !== 'string') throw new TypeError('userId must be a string')
+  if (!KINDS.has(kind)) throw new TypeError('kind must be usersig, privatemapkey or any')
 }
 
 function checkKind(

@@ -212,5 +212,17 @@ describe('verifyUserSig', () => {
     expect(() => verifyUserSig('x', [previous], { ...opts, now: 1.5 })).toThrow(
       'now must be a non-negative integer',
     )
+    expect(() => verifyUserSig('x', [previous], { ...opts, maxClockSkew: Number.NaN })).toThrow(
+      'maxClockSkew must be a non-negative integer',
+    )
+    expect(() => verifyUserSig('x', [previous], { ...opts, sdkAppId: '1' as never })).toThrow(
+      'sdkAppId must be an integer',
+    )
+    expect(() => verifyUserSig('x', [previous], { ...opts, userId: 5 as never })).toThrow(
+      'userId must be a string',
+    )
+    expect(() => verifyUserSig('x', [previous], { ...opts, kind: 'jwt' as never })).toThrow(
+      'kind must be',
+    )
   })
 })
