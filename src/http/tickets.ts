@@ -1,5 +1,5 @@
 // POST /usersig and POST /privatemapkey: issue tickets for a granted app, within its limits.
-import type { RequestHandler } from 'express'
+import type { RequestHandler, Response } from 'express'
 import type { AppConfig, ClientConfig, Scope } from '../config.js'
 import { ServiceError } from '../errors.js'
 import type { Logger } from '../logger.js'
@@ -54,35 +54,62 @@ function admit(
   return { app, expire }
 }
 
+/**
+ * Counts and audits one issued ticket (never the ticket itself) and returns the response fields
+ * both ticket kinds share.
+ */
+function recordIssue(
+  deps: TicketDeps,
+  res: Response,
+  kind: 'usersig' | 'privatemapkey',
+  issued: { app: AppConfig; userId: string; expire: number; now: number },
+  auditExtra: Record<string, unknown> = {},
+) {
+  const { app, userId, expire, now } = issued
+  const key = app.signingKey
+  deps.metrics.issued.inc({ kind, sdkappid: String(app.sdkAppId), key_id: key.id })
+  deps.logger.info(
+    {
+      audit: `${kind}.issued`,
+      requestId: res.locals.requestId,
+      client: callerOf(res).id,
+      sdkAppId: app.sdkAppId,
+      userId,
+      expire,
+      keyId: key.id,
+      ...auditExtra,
+    },
+    kind === 'usersig' ? 'UserSig issued' : 'PrivateMapKey issued',
+  )
+  res.set('Cache-Control', 'no-store')
+  return {
+    sdkAppId: app.sdkAppId,
+    userId,
+    expire,
+    issuedAt: now,
+    expiresAt: now + expire,
+    keyId: key.id,
+  }
+}
+
 export function issueUserSig(deps: TicketDeps): RequestHandler {
   return function issueUserSigHandler(req, res) {
     const body = req.body as IssueBody
-    const client = callerOf(res)
-    const { app, expire } = admit(deps, client, 'usersig:issue', body, (a) => a.defaultExpire)
-    const key = app.signingKey
-    const now = deps.clock()
-    const userSig = signUserSig({ sdkAppId: app.sdkAppId, userId: body.userId, expire, now }, key)
-    deps.metrics.issued.inc({ kind: 'usersig', sdkappid: String(app.sdkAppId), key_id: key.id })
-    deps.logger.info(
-      {
-        audit: 'usersig.issued',
-        requestId: res.locals.requestId,
-        client: client.id,
-        sdkAppId: app.sdkAppId,
-        userId: body.userId,
-        expire,
-        keyId: key.id,
-      },
-      'UserSig issued',
+    const { app, expire } = admit(
+      deps,
+      callerOf(res),
+      'usersig:issue',
+      body,
+      (a) => a.defaultExpire,
     )
-    res.set('Cache-Control', 'no-store').json({
+    const now = deps.clock()
+    const userSig = signUserSig(
+      { sdkAppId: app.sdkAppId, userId: body.userId, expire, now },
+      app.signingKey,
+    )
+    res.json({
       userSig,
-      sdkAppId: app.sdkAppId,
-      userId: body.userId,
-      expire,
-      issuedAt: now,
-      expiresAt: now + expire,
-      keyId: key.id,
+      ...recordIssue(deps, res, 'usersig', { app, userId: body.userId, expire, now }),
     })
   }
 }
@@ -96,15 +123,13 @@ interface PrivateMapKeyBody extends IssueBody {
 export function issuePrivateMapKey(deps: TicketDeps): RequestHandler {
   return function issuePrivateMapKeyHandler(req, res) {
     const body = req.body as PrivateMapKeyBody
-    const client = callerOf(res)
     const { app, expire } = admit(
       deps,
-      client,
+      callerOf(res),
       'privatemapkey:issue',
       body,
       (a) => a.privateMapKeyDefaultExpire,
     )
-    const key = app.signingKey
     const now = deps.clock()
     const room =
       body.roomId !== undefined ? { roomId: body.roomId } : { strRoomId: body.strRoomId as string }
@@ -119,7 +144,7 @@ export function issuePrivateMapKey(deps: TicketDeps): RequestHandler {
           ...room,
           privileges: body.privileges,
         },
-        key,
+        app.signingKey,
       )
     } catch (error) {
       // The contract already bounds every field; what is left (a string room's UTF-8 length, an
@@ -129,33 +154,15 @@ export function issuePrivateMapKey(deps: TicketDeps): RequestHandler {
       throw error
     }
     const privileges = privilegeMap(body.privileges)
-    deps.metrics.issued.inc({
-      kind: 'privatemapkey',
-      sdkappid: String(app.sdkAppId),
-      key_id: key.id,
-    })
-    deps.logger.info(
-      {
-        audit: 'privatemapkey.issued',
-        requestId: res.locals.requestId,
-        client: client.id,
-        sdkAppId: app.sdkAppId,
-        userId: body.userId,
-        expire,
-        keyId: key.id,
-        ...room,
-        privileges,
-      },
-      'PrivateMapKey issued',
-    )
-    res.set('Cache-Control', 'no-store').json({
+    res.json({
       privateMapKey,
-      sdkAppId: app.sdkAppId,
-      userId: body.userId,
-      expire,
-      issuedAt: now,
-      expiresAt: now + expire,
-      keyId: key.id,
+      ...recordIssue(
+        deps,
+        res,
+        'privatemapkey',
+        { app, userId: body.userId, expire, now },
+        { ...room, privileges },
+      ),
       roomId: 'roomId' in room ? room.roomId : null,
       strRoomId: 'strRoomId' in room ? room.strRoomId : null,
       privileges,

@@ -4,21 +4,12 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { runCli } from '../../src/cli/run.js'
 import { inflateTicket, VECTORS } from '../helpers/vectors.js'
+import { ALL_PRIVILEGES } from '../helpers/privileges.js'
 
 const KEY = VECTORS.key
 const APP = String(VECTORS.sdkAppId)
 const USER = VECTORS.userId
 const T0 = VECTORS.time
-const ALL_PRIVILEGES = [
-  'createRoom',
-  'enterRoom',
-  'sendAudio',
-  'receiveAudio',
-  'sendVideo',
-  'receiveVideo',
-  'sendSubStream',
-  'receiveSubStream',
-]
 
 interface Run {
   code: number

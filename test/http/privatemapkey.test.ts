@@ -16,21 +16,11 @@ import {
   ticketJson,
   TOKENS,
 } from '../helpers/http.js'
+import { ALL_PRIVILEGES } from '../helpers/privileges.js'
 
 const { app } = buildApp()
 const issue = (body: object, token: string = TOKENS.chat) =>
   post(app, '/privatemapkey', token, body)
-
-const ALL = [
-  'createRoom',
-  'enterRoom',
-  'sendAudio',
-  'receiveAudio',
-  'sendVideo',
-  'receiveVideo',
-  'sendSubStream',
-  'receiveSubStream',
-]
 
 describe('POST /privatemapkey issues a room permission', () => {
   test('numeric room, privileges as a number, default expire = privateMapKeyDefaultExpire', async () => {
@@ -49,7 +39,7 @@ describe('POST /privatemapkey issues a room permission', () => {
       roomId: 1234,
       strRoomId: null,
       privileges: 255,
-      privilegeNames: ALL,
+      privilegeNames: ALL_PRIVILEGES,
     })
     expect(decodeUserSig(res.body.privateMapKey)).toEqual({
       version: '2.0',
@@ -66,7 +56,7 @@ describe('POST /privatemapkey issues a room permission', () => {
         strRoomId: null,
         expiresAt: NOW + 300,
         privileges: 255,
-        privilegeNames: ALL,
+        privilegeNames: ALL_PRIVILEGES,
         accountType: 0,
       },
     })

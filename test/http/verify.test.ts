@@ -26,6 +26,7 @@ import {
   ticketJson,
   TOKENS,
 } from '../helpers/http.js'
+import { ALL_PRIVILEGES } from '../helpers/privileges.js'
 
 const { app } = buildApp()
 const verify = (body: object, on = app) => post(on, '/usersig/verify', TOKENS.chat, body)
@@ -337,16 +338,7 @@ describe('POST /usersig/verify: PrivateMapKeys', () => {
       strRoomId: null,
       expiresAt: NOW + 300,
       privileges: 255,
-      privilegeNames: [
-        'createRoom',
-        'enterRoom',
-        'sendAudio',
-        'receiveAudio',
-        'sendVideo',
-        'receiveVideo',
-        'sendSubStream',
-        'receiveSubStream',
-      ],
+      privilegeNames: ALL_PRIVILEGES,
       accountType: 0,
     },
   })

@@ -8,6 +8,7 @@ import {
 } from '../../../src/usersig/index.js'
 import { official } from '../../helpers/official.js'
 import { inflateTicket, VECTORS } from '../../helpers/vectors.js'
+import { ALL_PRIVILEGES } from '../../helpers/privileges.js'
 
 const key = createUserSigKey('k', VECTORS.key)
 const base = {
@@ -16,16 +17,6 @@ const base = {
   expire: VECTORS.expire,
   now: VECTORS.time,
 }
-const ALL = [
-  'createRoom',
-  'enterRoom',
-  'sendAudio',
-  'receiveAudio',
-  'sendVideo',
-  'receiveVideo',
-  'sendSubStream',
-  'receiveSubStream',
-]
 
 describe('signPrivateMapKey', () => {
   test.each([
@@ -145,15 +136,15 @@ describe('signPrivateMapKey', () => {
 
 describe('privileges', () => {
   test('accept the eight named bits or a number 0-255', () => {
-    expect(privilegeMap(ALL as never)).toBe(255)
+    expect(privilegeMap(ALL_PRIVILEGES as never)).toBe(255)
     expect(privilegeMap([])).toBe(0)
     expect(privilegeMap(['receiveSubStream'])).toBe(128)
     expect(privilegeMap(42)).toBe(42)
-    expect(privilegeNames(255)).toEqual(ALL)
+    expect(privilegeNames(255)).toEqual(ALL_PRIVILEGES)
     expect(privilegeNames(0)).toEqual([])
     expect(() => privilegeMap(256)).toThrow('privileges must be an integer from 0 to 255')
     expect(() => privilegeMap(['admin' as never])).toThrow(
-      `privileges: unknown privilege; known: ${ALL.join(', ')}`,
+      `privileges: unknown privilege; known: ${ALL_PRIVILEGES.join(', ')}`,
     )
     expect(() => privilegeMap(['toString' as never])).toThrow('privileges: unknown privilege')
   })
