@@ -9,6 +9,8 @@ import { createMetrics, type Metrics } from './metrics.js'
 import { createAuthenticate } from './http/authenticate.js'
 import { OPENAPI_PATH, operationsRouter, type Lifecycle } from './http/operations.js'
 import { createErrorHandler, notFound } from './http/problem.js'
+import { ServiceError } from './errors.js'
+import { LiveConfig } from './live-config.js'
 import { issuePrivateMapKey, issueUserSig } from './http/tickets.js'
 import { verifyTicket } from './http/verify.js'
 import { fileURLToPath } from 'node:url'
@@ -17,7 +19,9 @@ import { fileURLToPath } from 'node:url'
 export const BODY_LIMIT_BYTES = 16 * 1024
 
 export interface AppDeps {
+  /** The configuration; or give `live` to have reloads take effect. */
   readonly config: Config
+  readonly live?: LiveConfig
   readonly logger: Logger
   readonly metrics?: Metrics
   /** Unix seconds; tests pass a fixed clock. */
@@ -28,20 +32,23 @@ export interface AppDeps {
 }
 
 export function createApp(deps: AppDeps): Express {
-  const { config, logger } = deps
-  const metrics = deps.metrics ?? createMetrics(config.apps)
+  const { logger } = deps
+  const live = deps.live ?? new LiveConfig(deps.config)
+  const metrics = deps.metrics ?? createMetrics(live)
   const clock = deps.clock ?? (() => Math.floor(Date.now() / 1000))
   const lifecycle = deps.lifecycle ?? { shuttingDown: false }
-  const tickets = { apps: config.apps, clock, logger, metrics }
+  const tickets = { clock, logger, metrics }
 
   const app = express()
   app.disable('x-powered-by')
   app.set('query parser', 'simple')
   app.use(helmet())
-  app.use(requestContext(logger, metrics, lifecycle))
-  app.use(operationsRouter({ apps: config.apps, metrics, lifecycle }))
-  if (!config.debugEndpoints) app.all('/usersig/verify', notFound)
-  app.use(['/usersig', '/privatemapkey'], createAuthenticate(config.clients))
+  app.use(requestContext(live, logger, metrics, lifecycle))
+  app.use(operationsRouter({ live, metrics, lifecycle }))
+  app.use('/usersig/verify', function debugEndpointsGate(_req, res, next) {
+    next((res.locals.config as Config).debugEndpoints ? undefined : new ServiceError('not_found'))
+  })
+  app.use(['/usersig', '/privatemapkey'], createAuthenticate())
   // No compressed request bodies: a ticket request is tiny, and inflating is a cost we need not offer.
   app.use(express.json({ limit: BODY_LIMIT_BYTES, strict: true, inflate: false }))
   app.use(
@@ -54,7 +61,7 @@ export function createApp(deps: AppDeps): Express {
     }),
   )
   app.post('/usersig', issueUserSig(tickets))
-  app.post('/usersig/verify', verifyTicket({ ...tickets, maxClockSkew: config.maxClockSkew }))
+  app.post('/usersig/verify', verifyTicket(tickets))
   app.post('/privatemapkey', issuePrivateMapKey(tickets))
   app.use(notFound)
   app.use(createErrorHandler(logger))
@@ -64,8 +71,15 @@ export function createApp(deps: AppDeps): Express {
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/
 
 /** Request id, access log line and request metrics; labels use the route template, never the URL. */
-function requestContext(logger: Logger, metrics: Metrics, lifecycle: Lifecycle): RequestHandler {
+function requestContext(
+  live: LiveConfig,
+  logger: Logger,
+  metrics: Metrics,
+  lifecycle: Lifecycle,
+): RequestHandler {
   return function requestContextMiddleware(req, res, next) {
+    // One configuration for the whole request, even if a reload lands meanwhile.
+    res.locals.config = live.current
     const incoming = req.get('x-request-id')
     const requestId = incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : randomUUID()
     res.locals.requestId = requestId

@@ -73,6 +73,7 @@ export interface Config {
   readonly shutdownTimeoutMs: number
   readonly apps: ReadonlyMap<number, AppConfig>
   readonly clients: readonly ClientConfig[]
+  readonly jwt: JwtConfig | null
   /** Set when nothing was configured outside production: the generated demo app and token. */
   readonly devDefault: {
     readonly sdkAppId: number
@@ -104,7 +105,32 @@ export const CONFIG_VARIABLES = [
   'USERSIG_MAX_CLOCK_SKEW',
   'SHUTDOWN_DELAY_MS',
   'SHUTDOWN_TIMEOUT_MS',
+  'USERSIG_JWT_ISSUER',
+  'USERSIG_JWT_AUDIENCE',
+  'USERSIG_JWKS_URL',
+  'USERSIG_JWT_SECRET',
+  'USERSIG_JWT_SECRET_FILE',
+  'USERSIG_JWT_CLOCK_TOLERANCE',
 ] as const
+
+/** Algorithms a JWT may use: asymmetric ones with a JWKS, HMAC with a shared secret. Never `none`. */
+export const JWKS_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA'] as const
+export const SECRET_ALGORITHMS = ['HS256'] as const
+/** A shared HS256 secret shorter than this is refused (RFC 7518: at least the hash size). */
+export const MIN_JWT_SECRET_BYTES = 32
+
+/** Callers with JWTs from an identity provider (alongside, or instead of, static tokens). */
+export interface JwtConfig {
+  readonly issuer: string
+  readonly audience: string
+  /** A remote JWKS (asymmetric keys), or null with a shared secret. */
+  readonly jwksUrl: URL | null
+  /** The shared HS256 secret, or null with a JWKS. */
+  readonly secret: Uint8Array | null
+  readonly algorithms: readonly string[]
+  /** Seconds of leeway on exp and nbf. */
+  readonly clockTolerance: number
+}
 
 /**
  * Reads and checks the whole configuration from environment variables (and the files that
@@ -151,11 +177,13 @@ export function loadConfig(env: Env, readFile: (path: string) => string = readUt
 
   const appsJson = readJsonVariable(env, 'USERSIG_APPS', readFile, problems)
   const clientsJson = readJsonVariable(env, 'USERSIG_CLIENTS', readFile, problems)
+  const jwt = readJwtConfig(env, readFile, problems)
   let apps = new Map<number, AppConfig>()
   let clients: ClientConfig[] = []
   let devDefault: Config['devDefault'] = null
 
-  if (appsJson === undefined && clientsJson === undefined && !production && problems.length === 0) {
+  const nothingConfigured = appsJson === undefined && clientsJson === undefined && jwt === undefined
+  if (nothingConfigured && !production && problems.length === 0) {
     ;({ apps, clients, devDefault } = developmentDefault())
   } else {
     if (appsJson === undefined)
@@ -163,9 +191,10 @@ export function loadConfig(env: Env, readFile: (path: string) => string = readUt
         'USERSIG_APPS: not set (nor USERSIG_APPS_FILE); configure at least one SDKAppID',
       )
     else if (appsJson !== null) apps = parseApps(appsJson, problems)
-    if (clientsJson === undefined)
+    // JWT callers may stand in for static ones.
+    if (clientsJson === undefined && jwt === undefined)
       problems.push(
-        'USERSIG_CLIENTS: not set (nor USERSIG_CLIENTS_FILE); configure at least one caller',
+        'USERSIG_CLIENTS: not set (nor USERSIG_CLIENTS_FILE); configure at least one caller (or JWT callers)',
       )
     else if (clientsJson !== null)
       clients = parseClients(clientsJson, declaredAppIds(appsJson), problems)
@@ -183,7 +212,78 @@ export function loadConfig(env: Env, readFile: (path: string) => string = readUt
     shutdownTimeoutMs: vars.SHUTDOWN_TIMEOUT_MS,
     apps,
     clients: Object.freeze(clients),
+    jwt: jwt ?? null,
     devDefault,
+  })
+}
+
+/** `undefined` when no JWT variable is set; `null` when they are set but wrong (problems recorded). */
+function readJwtConfig(
+  env: Env,
+  readFile: (path: string) => string,
+  problems: string[],
+): JwtConfig | null | undefined {
+  const names = CONFIG_VARIABLES.filter(
+    (name) => name.startsWith('USERSIG_JWT') || name === 'USERSIG_JWKS_URL',
+  )
+  if (names.every((name) => env[name] === undefined)) return undefined
+  const before = problems.length
+  const issuer = env.USERSIG_JWT_ISSUER
+  const audience = env.USERSIG_JWT_AUDIENCE
+  if (!issuer)
+    problems.push('USERSIG_JWT_ISSUER: required for JWT callers (the `iss` tokens must carry)')
+  if (!audience)
+    problems.push('USERSIG_JWT_AUDIENCE: required for JWT callers (the `aud` tokens must carry)')
+  const toleranceText = env.USERSIG_JWT_CLOCK_TOLERANCE ?? '30'
+  const clockTolerance = Number(toleranceText)
+  if (!/^[0-9]{1,4}$/.test(toleranceText) || clockTolerance > 300) {
+    problems.push('USERSIG_JWT_CLOCK_TOLERANCE: must be an integer number of seconds from 0 to 300')
+  }
+
+  let secretText = env.USERSIG_JWT_SECRET
+  if (env.USERSIG_JWT_SECRET_FILE !== undefined) {
+    if (secretText !== undefined) {
+      problems.push(
+        'USERSIG_JWT_SECRET: set either USERSIG_JWT_SECRET or USERSIG_JWT_SECRET_FILE, not both',
+      )
+    }
+    try {
+      secretText = readFile(env.USERSIG_JWT_SECRET_FILE).replace(/\r?\n$/, '')
+    } catch {
+      problems.push(`USERSIG_JWT_SECRET_FILE: cannot read ${env.USERSIG_JWT_SECRET_FILE}`)
+    }
+  }
+  let jwksUrl: URL | null = null
+  const jwksText = env.USERSIG_JWKS_URL
+  if ((jwksText === undefined) === (secretText === undefined)) {
+    problems.push(
+      'USERSIG_JWKS_URL: give exactly one of USERSIG_JWKS_URL or USERSIG_JWT_SECRET(_FILE)',
+    )
+  } else if (jwksText !== undefined) {
+    jwksUrl = URL.canParse(jwksText) ? new URL(jwksText) : null
+    const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(jwksUrl?.hostname ?? '')
+    if (
+      jwksUrl === null ||
+      !(jwksUrl.protocol === 'https:' || (jwksUrl.protocol === 'http:' && loopback))
+    ) {
+      problems.push(
+        'USERSIG_JWKS_URL: must be an https:// URL (http:// only for a loopback address)',
+      )
+    }
+  } else if (
+    secretText !== undefined &&
+    Buffer.byteLength(secretText, 'utf8') < MIN_JWT_SECRET_BYTES
+  ) {
+    problems.push(`USERSIG_JWT_SECRET: must be at least ${MIN_JWT_SECRET_BYTES} bytes`)
+  }
+  if (problems.length > before) return null
+  return Object.freeze({
+    issuer: issuer as string,
+    audience: audience as string,
+    jwksUrl,
+    secret: jwksUrl === null ? new TextEncoder().encode(secretText) : null,
+    algorithms: jwksUrl === null ? SECRET_ALGORITHMS : JWKS_ALGORITHMS,
+    clockTolerance,
   })
 }
 

@@ -19,6 +19,10 @@ export const ERRORS = {
   payload_too_large: { status: 413, title: 'The request body is too large.' },
   unsupported_media_type: { status: 415, title: 'The request body must be application/json.' },
   internal_error: { status: 500, title: 'Internal error.' },
+  auth_unavailable: {
+    status: 503,
+    title: 'The identity provider could not be reached to check this token; retry later.',
+  },
 } as const satisfies Record<string, { status: number; title: string }>
 
 export type ErrorCode = keyof typeof ERRORS

@@ -1,8 +1,12 @@
 // Process entry: config -> logger -> app -> listen; timeouts; SIGTERM drains then exits 0.
+import { readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { createApp } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
+import { LiveConfig } from './live-config.js'
 import { createLogger } from './logger.js'
+import { createMetrics } from './metrics.js'
+import { createReloader, watchConfigFiles } from './reload.js'
 
 /** Server timeouts (ms): slow clients that trickle headers or a body are cut off. */
 export const SERVER_TIMEOUTS = {
@@ -24,7 +28,20 @@ function start(): void {
   }
   const logger = createLogger(config.logLevel)
   const lifecycle = { shuttingDown: false }
-  const app = createApp({ config, logger, lifecycle })
+  const live = new LiveConfig(config)
+  const metrics = createMetrics(live)
+  const app = createApp({ config, live, metrics, logger, lifecycle })
+
+  // Apps, keys and callers reload without a restart (listen address, log level and timeouts do not).
+  const reloader = createReloader({
+    live,
+    load: (read) => loadConfig(process.env, read),
+    readFile: (path) => readFileSync(path, 'utf8'),
+    logger,
+    metrics,
+  })
+  process.on('SIGHUP', () => reloader.reload('SIGHUP'))
+  const watchers = watchConfigFiles(process.env, () => reloader.reload('file changed'), logger)
   const server = createServer(app)
   Object.assign(server, SERVER_TIMEOUTS)
 
@@ -44,6 +61,7 @@ function start(): void {
     stopping = true
     // Readiness turns 503 first, so the load balancer stops sending; in-flight requests finish.
     lifecycle.shuttingDown = true
+    for (const watcher of watchers) watcher.close()
     logger.info({ signal, delayMs: config.shutdownDelayMs }, 'shutting down')
     setTimeout(() => {
       server.close(() => {

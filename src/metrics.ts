@@ -1,7 +1,8 @@
 // Prometheus metrics on a registry of our own (one per app instance): closed label sets only,
 // never a user id or a ticket.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
-import type { AppConfig } from './config.js'
+import type { Config } from './config.js'
+import type { LiveConfig } from './live-config.js'
 
 export interface Metrics {
   readonly registry: Registry
@@ -9,13 +10,14 @@ export interface Metrics {
   readonly duration: Histogram<'method' | 'route'>
   readonly issued: Counter<'kind' | 'sdkappid' | 'key_id'>
   readonly verified: Counter<'sdkappid' | 'outcome'>
+  readonly reloads: Counter<'outcome'>
 }
 
-/** Creates the metrics; `apps` fills the key info gauge (ids and fingerprints, never secrets). */
-export function createMetrics(
-  apps: ReadonlyMap<number, AppConfig>,
-  { defaults = true } = {},
-): Metrics {
+/**
+ * Creates the metrics. The key info and generation gauges follow the live configuration (ids and
+ * fingerprints, never secrets); `reloads` counts reload attempts by outcome.
+ */
+export function createMetrics(live: LiveConfig, { defaults = true } = {}): Metrics {
   const registry = new Registry()
   if (defaults) collectDefaultMetrics({ register: registry })
   const keyInfo = new Gauge({
@@ -24,19 +26,30 @@ export function createMetrics(
     labelNames: ['sdkappid', 'key_id', 'fingerprint', 'primary'],
     registers: [registry],
   })
-  for (const app of apps.values()) {
-    app.keys.forEach((key, index) =>
-      keyInfo.set(
-        {
-          sdkappid: String(app.sdkAppId),
-          key_id: key.id,
-          fingerprint: key.fingerprint,
-          primary: String(index === 0),
-        },
-        1,
-      ),
-    )
+  const generation = new Gauge({
+    name: 'usersig_config_generation',
+    help: 'The configuration generation in force: 1 at start, +1 per successful reload.',
+    registers: [registry],
+  })
+  const showConfig = (config: Config, current: number) => {
+    keyInfo.reset()
+    for (const app of config.apps.values()) {
+      app.keys.forEach((key, index) =>
+        keyInfo.set(
+          {
+            sdkappid: String(app.sdkAppId),
+            key_id: key.id,
+            fingerprint: key.fingerprint,
+            primary: String(index === 0),
+          },
+          1,
+        ),
+      )
+    }
+    generation.set(current)
   }
+  showConfig(live.current, live.generation)
+  live.onSwap(showConfig)
   return {
     registry,
     requests: new Counter({
@@ -62,6 +75,12 @@ export function createMetrics(
       name: 'usersig_tickets_verified_total',
       help: 'Tickets verified by SDKAppID and outcome (valid, or the ticket error code).',
       labelNames: ['sdkappid', 'outcome'],
+      registers: [registry],
+    }),
+    reloads: new Counter({
+      name: 'usersig_config_reloads_total',
+      help: 'Configuration reloads by outcome (success, rejected: the new config failed validation and the old one stays).',
+      labelNames: ['outcome'],
       registers: [registry],
     }),
   }

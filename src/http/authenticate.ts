@@ -1,46 +1,81 @@
-// Caller authentication (static bearer tokens) and authorisation (scopes and SDKAppID grants).
+// Caller authentication (static bearer tokens or JWTs) and authorisation (scopes and SDKAppIDs).
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { RequestHandler, Response } from 'express'
-import type { ClientConfig, Scope } from '../config.js'
+import type { AppConfig, ClientConfig, Config, Scope } from '../config.js'
 import { ServiceError } from '../errors.js'
+import { createJwtVerifier } from './jwt.js'
+
+/** Who is calling and what they may do, whichever way they authenticated. */
+export interface Caller {
+  readonly id: string
+  readonly apps: ReadonlySet<number>
+  readonly scopes: ReadonlySet<Scope>
+  readonly via: 'token' | 'jwt'
+}
 
 // The scheme is case-insensitive (RFC 9110 section 11.1); the token is not.
-const BEARER = /^Bearer +([\x21-\x7e]{1,512})$/i
+const BEARER = /^Bearer +([\x21-\x7e]{1,4096})$/i
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
 
 /**
- * Authenticates `Authorization: Bearer <token>` against the configured clients. The presented
- * token is hashed and compared with every client's SHA-256 in constant time, without stopping at
- * a match, so neither the token nor which client matched shows in the timing.
+ * Authenticates `Authorization: Bearer <token>` against the configuration the request started
+ * with: a static client's token, or else a JWT when JWT callers are configured. The JWT verifier is built once per configuration (reloads build a new one).
  */
-export function createAuthenticate(clients: readonly ClientConfig[]): RequestHandler {
-  if (clients.length === 0) throw new TypeError('authenticate: no clients configured')
-  return function authenticate(req, res, next) {
-    const match = BEARER.exec(req.get('authorization') ?? '')
-    if (match === null) return next(new ServiceError('unauthorized'))
-    const presented = createHash('sha256')
-      .update(match[1] as string, 'utf8')
-      .digest()
-    let found: ClientConfig | undefined
-    for (const client of clients) {
-      if (timingSafeEqual(presented, client.tokenSha256) && found === undefined) found = client
+export function createAuthenticate(): RequestHandler {
+  const verifiers = new WeakMap<Config, (token: string) => Promise<Caller>>()
+  return async function authenticate(req, res, next) {
+    const config = res.locals.config as Config
+    const token = BEARER.exec(req.get('authorization') ?? '')?.[1]
+    if (token === undefined) return next(new ServiceError('unauthorized'))
+    // Static tokens first: a hash compare is cheap, and a static token may look like a JWT.
+    let caller = staticCaller(config.clients, token)
+    if (caller === undefined && config.jwt !== null && JWT_SHAPE.test(token)) {
+      let verify = verifiers.get(config)
+      if (verify === undefined) {
+        verify = createJwtVerifier(config.jwt)
+        verifiers.set(config, verify)
+      }
+      caller = await verify(token)
     }
-    if (found === undefined) return next(new ServiceError('unauthorized'))
-    res.locals.client = found
+    if (caller === undefined) return next(new ServiceError('unauthorized'))
+    res.locals.caller = caller
     return next()
   }
 }
 
+/**
+ * The presented token is hashed and compared with every client's SHA-256 in constant time,
+ * without stopping at a match, so neither the token nor which client matched shows in the timing.
+ */
+function staticCaller(clients: readonly ClientConfig[], token: string): Caller | undefined {
+  const presented = createHash('sha256').update(token, 'utf8').digest()
+  let found: ClientConfig | undefined
+  for (const client of clients) {
+    if (timingSafeEqual(presented, client.tokenSha256) && found === undefined) found = client
+  }
+  return found === undefined
+    ? undefined
+    : { id: found.id, apps: found.apps, scopes: found.scopes, via: 'token' }
+}
+
 /** The authenticated caller (set by authenticate). */
-export function callerOf(res: Response): ClientConfig {
-  return res.locals.client as ClientConfig
+export function callerOf(res: Response): Caller {
+  return res.locals.caller as Caller
 }
 
 /**
- * Throws 403 unless the caller holds the scope and the SDKAppID. The same answer for an app that
- * does not exist as for one not granted: callers cannot probe which apps are configured.
+ * The app the caller may use `scope` for, or 403. The same answer for an app that does not exist as
+ * for one not granted (a JWT may name any SDKAppID), so callers cannot probe which apps exist.
  */
-export function authorize(client: ClientConfig, scope: Scope, sdkAppId: number): void {
-  if (!client.scopes.has(scope) || !client.apps.has(sdkAppId)) {
+export function authorizedApp(
+  caller: Caller,
+  scope: Scope,
+  sdkAppId: number,
+  config: Config,
+): AppConfig {
+  const app = config.apps.get(sdkAppId)
+  if (!caller.scopes.has(scope) || !caller.apps.has(sdkAppId) || app === undefined) {
     throw new ServiceError('forbidden', `This caller may not use ${scope} for this SDKAppID.`)
   }
+  return app
 }

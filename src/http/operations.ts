@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs'
 import { Router } from 'express'
 import swaggerUi from 'swagger-ui-express'
-import type { AppConfig } from '../config.js'
+import type { Config } from '../config.js'
+import type { LiveConfig } from '../live-config.js'
 import type { Metrics } from '../metrics.js'
 
 export const OPENAPI_PATH = new URL('../../openapi.yaml', import.meta.url)
@@ -12,24 +13,26 @@ export interface Lifecycle {
 }
 
 export function operationsRouter(deps: {
-  apps: ReadonlyMap<number, AppConfig>
+  live: LiveConfig
   metrics: Metrics
   lifecycle: Lifecycle
 }): Router {
   const router = Router()
   const spec = readFileSync(OPENAPI_PATH, 'utf8')
-  const keys = [...deps.apps.values()].reduce((n, app) => n + app.keys.length, 0)
 
   router.get('/healthz', function liveness(_req, res) {
     res.json({ status: 'ok' })
   })
-  // Counts only: which apps exist is not for unauthenticated eyes (key ids are in /metrics).
+  // Counts, the config generation and key ids: which apps exist is not for unauthenticated eyes.
   router.get('/readyz', function readiness(_req, res) {
     const shuttingDown = deps.lifecycle.shuttingDown
+    const apps = [...(res.locals.config as Config).apps.values()]
     res.status(shuttingDown ? 503 : 200).json({
       status: shuttingDown ? 'shutting_down' : 'ready',
-      apps: deps.apps.size,
-      keys,
+      generation: deps.live.generation,
+      apps: apps.length,
+      keys: apps.reduce((n, app) => n + app.keys.length, 0),
+      keyIds: [...new Set(apps.flatMap((app) => app.keys.map((key) => key.id)))].sort(),
     })
   })
   router.get('/metrics', async function metrics(_req, res) {

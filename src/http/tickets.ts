@@ -1,6 +1,6 @@
 // POST /usersig and POST /privatemapkey: issue tickets for a granted app, within its limits.
 import type { RequestHandler, Response } from 'express'
-import type { AppConfig, ClientConfig, Scope } from '../config.js'
+import type { AppConfig, Config, Scope } from '../config.js'
 import { ServiceError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
@@ -12,10 +12,9 @@ import {
   signUserSig,
   type PrivilegeName,
 } from '../usersig/index.js'
-import { authorize, callerOf } from './authenticate.js'
+import { authorizedApp, callerOf, type Caller } from './authenticate.js'
 
 export interface TicketDeps {
-  readonly apps: ReadonlyMap<number, AppConfig>
   readonly clock: () => number
   readonly logger: Logger
   readonly metrics: Metrics
@@ -29,15 +28,13 @@ interface IssueBody {
 
 /** The checks both ticket kinds share; returns the app and the canonical expire. */
 function admit(
-  deps: TicketDeps,
-  client: ClientConfig,
+  res: Response,
+  caller: Caller,
   scope: Scope,
   body: IssueBody,
   defaultExpire: (app: AppConfig) => number,
 ): { app: AppConfig; expire: number } {
-  authorize(client, scope, body.sdkAppId)
-  // authorize() passed, so the app is configured: clients may only be granted configured apps.
-  const app = deps.apps.get(body.sdkAppId) as AppConfig
+  const app = authorizedApp(caller, scope, body.sdkAppId, res.locals.config as Config)
   const userIdProblem = checkUserId(body.userId, app.userIdPolicy)
   if (userIdProblem !== null) {
     throw new ServiceError('user_id_invalid', userIdProblem, {
@@ -95,13 +92,7 @@ function recordIssue(
 export function issueUserSig(deps: TicketDeps): RequestHandler {
   return function issueUserSigHandler(req, res) {
     const body = req.body as IssueBody
-    const { app, expire } = admit(
-      deps,
-      callerOf(res),
-      'usersig:issue',
-      body,
-      (a) => a.defaultExpire,
-    )
+    const { app, expire } = admit(res, callerOf(res), 'usersig:issue', body, (a) => a.defaultExpire)
     const now = deps.clock()
     const userSig = signUserSig(
       { sdkAppId: app.sdkAppId, userId: body.userId, expire, now },
@@ -124,7 +115,7 @@ export function issuePrivateMapKey(deps: TicketDeps): RequestHandler {
   return function issuePrivateMapKeyHandler(req, res) {
     const body = req.body as PrivateMapKeyBody
     const { app, expire } = admit(
-      deps,
+      res,
       callerOf(res),
       'privatemapkey:issue',
       body,

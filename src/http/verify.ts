@@ -1,10 +1,10 @@
 // POST /usersig/verify: the codec's verdict on a ticket, with a hint; never the expected signature.
 import type { RequestHandler } from 'express'
-import type { AppConfig } from '../config.js'
+import type { Config } from '../config.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
 import { verifyUserSig, type TicketErrorCode } from '../usersig/index.js'
-import { authorize, callerOf } from './authenticate.js'
+import { authorizedApp, callerOf } from './authenticate.js'
 
 /** What a developer should do about each failure. */
 export const HINTS: Record<TicketErrorCode, string> = {
@@ -24,9 +24,7 @@ export const HINTS: Record<TicketErrorCode, string> = {
 }
 
 export interface VerifyDeps {
-  readonly apps: ReadonlyMap<number, AppConfig>
   readonly clock: () => number
-  readonly maxClockSkew: number
   readonly logger: Logger
   readonly metrics: Metrics
 }
@@ -41,13 +39,13 @@ interface VerifyBody {
 export function verifyTicket(deps: VerifyDeps): RequestHandler {
   return function verifyTicketHandler(req, res) {
     const body = req.body as VerifyBody
-    authorize(callerOf(res), 'usersig:verify', body.sdkAppId)
-    const app = deps.apps.get(body.sdkAppId) as AppConfig
+    const config = res.locals.config as Config
+    const app = authorizedApp(callerOf(res), 'usersig:verify', body.sdkAppId, config)
     const verdict = verifyUserSig(body.userSig, app.keys, {
       sdkAppId: body.sdkAppId,
       userId: body.userId,
       now: deps.clock(),
-      maxClockSkew: deps.maxClockSkew,
+      maxClockSkew: config.maxClockSkew,
       kind: body.kind ?? 'usersig',
     })
     deps.metrics.verified.inc({ sdkappid: String(app.sdkAppId), outcome: verdict.code ?? 'valid' })

@@ -32,13 +32,18 @@ describe('GET /healthz and /readyz', () => {
     expect(res.body).toEqual({ status: 'ok' })
   })
 
-  test('ready: counts of apps and keys only', async () => {
+  test('ready: generation, counts and key ids, but no SDKAppID', async () => {
     const res = await request(buildApp().app).get('/readyz')
 
     expect(res.status).toBe(200)
-    expect(res.body).toEqual({ status: 'ready', apps: 2, keys: 3 })
+    expect(res.body).toEqual({
+      status: 'ready',
+      generation: 1,
+      apps: 2,
+      keys: 3,
+      keyIds: ['2026-05', '2026-11', 'b-1'],
+    })
     expect(res.text).not.toContain(String(APP_A))
-    expect(res.text).not.toContain('2026-11')
   })
 
   test('503 shutting_down while the lifecycle says so, asking clients to reconnect elsewhere', async () => {
@@ -50,7 +55,13 @@ describe('GET /healthz and /readyz', () => {
     const res = await request(app).get('/readyz')
 
     expect(res.status).toBe(503)
-    expect(res.body).toEqual({ status: 'shutting_down', apps: 2, keys: 3 })
+    expect(res.body).toEqual({
+      status: 'shutting_down',
+      generation: 1,
+      apps: 2,
+      keys: 3,
+      keyIds: ['2026-05', '2026-11', 'b-1'],
+    })
     expect(res.headers['connection']).toBe('close')
     // Liveness stays up: the process is draining, not dead.
     expect((await request(app).get('/healthz')).status).toBe(200)
@@ -61,7 +72,13 @@ describe('GET /healthz and /readyz', () => {
 
     const res = await request(app).get('/readyz')
     expect(res.status).toBe(503)
-    expect(res.body).toEqual({ status: 'shutting_down', apps: 2, keys: 3 })
+    expect(res.body).toEqual({
+      status: 'shutting_down',
+      generation: 1,
+      apps: 2,
+      keys: 3,
+      keyIds: ['2026-05', '2026-11', 'b-1'],
+    })
   })
 })
 

@@ -28,7 +28,7 @@ test('production without apps and clients refuses to start, quickly, naming the 
   expect(service.stderr).toBe(
     'usersig-service: Invalid configuration:\n' +
       '  - USERSIG_APPS: not set (nor USERSIG_APPS_FILE); configure at least one SDKAppID\n' +
-      '  - USERSIG_CLIENTS: not set (nor USERSIG_CLIENTS_FILE); configure at least one caller\n',
+      '  - USERSIG_CLIENTS: not set (nor USERSIG_CLIENTS_FILE); configure at least one caller (or JWT callers)\n',
   )
 })
 
@@ -83,7 +83,13 @@ test('SIGTERM: readiness turns 503, an in-flight request completes, the process 
   await new Promise((resolve) => setTimeout(resolve, 150))
   const ready = await fetch(`${running.url}/readyz`)
   expect(ready.status).toBe(503)
-  expect(await ready.json()).toEqual({ status: 'shutting_down', apps: 1, keys: 1 })
+  expect(await ready.json()).toEqual({
+    status: 'shutting_down',
+    generation: 1,
+    apps: 1,
+    keys: 1,
+    keyIds: ['k1'],
+  })
 
   socket.write(body.slice(10))
   const exit = await running.exited

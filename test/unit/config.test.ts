@@ -101,7 +101,7 @@ describe('loadConfig', () => {
   test('production refuses to start without apps and clients', () => {
     expect(problems({ NODE_ENV: 'production' })).toEqual([
       'USERSIG_APPS: not set (nor USERSIG_APPS_FILE); configure at least one SDKAppID',
-      'USERSIG_CLIENTS: not set (nor USERSIG_CLIENTS_FILE); configure at least one caller',
+      'USERSIG_CLIENTS: not set (nor USERSIG_CLIENTS_FILE); configure at least one caller (or JWT callers)',
     ])
   })
 
