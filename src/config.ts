@@ -111,6 +111,7 @@ export const CONFIG_VARIABLES = [
   'USERSIG_JWT_SECRET',
   'USERSIG_JWT_SECRET_FILE',
   'USERSIG_JWT_CLOCK_TOLERANCE',
+  'USERSIG_JWKS_COOLDOWN_SECONDS',
 ] as const
 
 /** Algorithms a JWT may use: asymmetric ones with a JWKS, HMAC with a shared secret. Never `none`. */
@@ -130,6 +131,8 @@ export interface JwtConfig {
   readonly algorithms: readonly string[]
   /** Seconds of leeway on exp and nbf. */
   readonly clockTolerance: number
+  /** At most one JWKS fetch per this many seconds, however many unknown `kid`s arrive. */
+  readonly jwksCooldownSeconds: number
 }
 
 /**
@@ -192,12 +195,15 @@ export function loadConfig(env: Env, readFile: (path: string) => string = readUt
       )
     else if (appsJson !== null) apps = parseApps(appsJson, problems)
     // JWT callers may stand in for static ones.
-    if (clientsJson === undefined && jwt === undefined)
-      problems.push(
-        'USERSIG_CLIENTS: not set (nor USERSIG_CLIENTS_FILE); configure at least one caller (or JWT callers)',
-      )
-    else if (clientsJson !== null)
+    if (clientsJson === undefined) {
+      if (jwt === undefined) {
+        problems.push(
+          'USERSIG_CLIENTS: not set (nor USERSIG_CLIENTS_FILE); configure at least one caller (or JWT callers)',
+        )
+      }
+    } else if (clientsJson !== null) {
       clients = parseClients(clientsJson, declaredAppIds(appsJson), problems)
+    }
   }
 
   if (problems.length > 0) throw new ConfigError(problems)
@@ -238,6 +244,14 @@ function readJwtConfig(
   const clockTolerance = Number(toleranceText)
   if (!/^[0-9]{1,4}$/.test(toleranceText) || clockTolerance > 300) {
     problems.push('USERSIG_JWT_CLOCK_TOLERANCE: must be an integer number of seconds from 0 to 300')
+  }
+
+  const cooldownText = env.USERSIG_JWKS_COOLDOWN_SECONDS ?? '30'
+  const jwksCooldownSeconds = Number(cooldownText)
+  if (!/^[0-9]{1,4}$/.test(cooldownText) || jwksCooldownSeconds > 3600) {
+    problems.push(
+      'USERSIG_JWKS_COOLDOWN_SECONDS: must be an integer number of seconds from 0 to 3600',
+    )
   }
 
   let secretText = env.USERSIG_JWT_SECRET
@@ -284,6 +298,7 @@ function readJwtConfig(
     secret: jwksUrl === null ? new TextEncoder().encode(secretText) : null,
     algorithms: jwksUrl === null ? SECRET_ALGORITHMS : JWKS_ALGORITHMS,
     clockTolerance,
+    jwksCooldownSeconds,
   })
 }
 

@@ -7,8 +7,6 @@ import type { Caller } from './authenticate.js'
 
 /** How long a JWKS fetch may take before the identity provider counts as unavailable (ms). */
 export const JWKS_TIMEOUT_MS = 3_000
-/** At most one JWKS refetch per this interval, however many unknown `kid`s arrive (ms). */
-export const JWKS_COOLDOWN_MS = 30_000
 /** A fetched JWKS is trusted this long before it is refetched (ms). */
 export const JWKS_CACHE_MAX_AGE_MS = 10 * 60_000
 
@@ -36,7 +34,7 @@ export function createJwtVerifier(jwt: JwtConfig): (token: string) => Promise<Ca
       ? (jwt.secret as Uint8Array)
       : createRemoteJWKSet(jwt.jwksUrl, {
           timeoutDuration: JWKS_TIMEOUT_MS,
-          cooldownDuration: JWKS_COOLDOWN_MS,
+          cooldownDuration: jwt.jwksCooldownSeconds * 1000,
           cacheMaxAge: JWKS_CACHE_MAX_AGE_MS,
         })
   const options = {

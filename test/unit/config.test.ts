@@ -276,6 +276,78 @@ describe('loadConfig', () => {
     ])
   })
 
+  const jwtSecret = randomBytes(16).toString('hex').slice(0, 20) // too short on purpose
+  const badJwt: [string, Record<string, string>, string][] = [
+    [
+      'no issuer',
+      { USERSIG_JWT_AUDIENCE: 'a', USERSIG_JWT_SECRET: 'x'.repeat(32) },
+      'USERSIG_JWT_ISSUER: required for JWT callers (the `iss` tokens must carry)',
+    ],
+    [
+      'no audience',
+      { USERSIG_JWT_ISSUER: 'i', USERSIG_JWT_SECRET: 'x'.repeat(32) },
+      'USERSIG_JWT_AUDIENCE: required for JWT callers (the `aud` tokens must carry)',
+    ],
+    [
+      'both a JWKS and a secret',
+      {
+        USERSIG_JWT_ISSUER: 'i',
+        USERSIG_JWT_AUDIENCE: 'a',
+        USERSIG_JWKS_URL: 'https://idp/jwks',
+        USERSIG_JWT_SECRET: 'x'.repeat(32),
+      },
+      'USERSIG_JWKS_URL: give exactly one of USERSIG_JWKS_URL or USERSIG_JWT_SECRET(_FILE)',
+    ],
+    [
+      'neither',
+      { USERSIG_JWT_ISSUER: 'i', USERSIG_JWT_AUDIENCE: 'a' },
+      'USERSIG_JWKS_URL: give exactly one of USERSIG_JWKS_URL or USERSIG_JWT_SECRET(_FILE)',
+    ],
+    [
+      'a plain-http JWKS off loopback',
+      {
+        USERSIG_JWT_ISSUER: 'i',
+        USERSIG_JWT_AUDIENCE: 'a',
+        USERSIG_JWKS_URL: 'http://idp.internal/jwks',
+      },
+      'USERSIG_JWKS_URL: must be an https:// URL (http:// only for a loopback address)',
+    ],
+    [
+      'a short secret',
+      { USERSIG_JWT_ISSUER: 'i', USERSIG_JWT_AUDIENCE: 'a', USERSIG_JWT_SECRET: jwtSecret },
+      'USERSIG_JWT_SECRET: must be at least 32 bytes',
+    ],
+    [
+      'an unreadable secret file',
+      {
+        USERSIG_JWT_ISSUER: 'i',
+        USERSIG_JWT_AUDIENCE: 'a',
+        USERSIG_JWT_SECRET_FILE: '/nonexistent/jwt',
+      },
+      'USERSIG_JWT_SECRET_FILE: cannot read /nonexistent/jwt',
+    ],
+    [
+      'a huge clock tolerance',
+      {
+        USERSIG_JWT_ISSUER: 'i',
+        USERSIG_JWT_AUDIENCE: 'a',
+        USERSIG_JWT_SECRET: 'x'.repeat(32),
+        USERSIG_JWT_CLOCK_TOLERANCE: '3600',
+      },
+      'USERSIG_JWT_CLOCK_TOLERANCE: must be an integer number of seconds from 0 to 300',
+    ],
+  ]
+  test.each(badJwt)(
+    'refuses JWT settings with %s, never quoting the secret',
+    (_, jwtEnv, problem) => {
+      const found = problems({ ...good, ...jwtEnv }, () => {
+        throw new Error('ENOENT')
+      })
+      expect(found).toContain(problem)
+      expect(found.join('\n')).not.toContain(jwtSecret)
+    },
+  )
+
   test('refuses both a variable and its _FILE twin', () => {
     expect(problems({ ...good, USERSIG_APPS_FILE: '/x' })).toContain(
       'USERSIG_APPS: set either USERSIG_APPS or USERSIG_APPS_FILE, not both',
