@@ -27,6 +27,8 @@ export interface AppDeps {
   /** Unix seconds; tests pass a fixed clock. */
   readonly clock?: () => number
   readonly lifecycle?: Lifecycle
+  /** What GET /metrics serves; under node:cluster, the whole cluster's metrics. */
+  readonly metricsText?: () => Promise<string>
   /** Check every response against openapi.yaml (tests). */
   readonly validateResponses?: boolean
 }
@@ -44,7 +46,14 @@ export function createApp(deps: AppDeps): Express {
   app.set('query parser', 'simple')
   app.use(helmet())
   app.use(requestContext(live, logger, metrics, lifecycle))
-  app.use(operationsRouter({ live, metrics, lifecycle }))
+  app.use(
+    operationsRouter({
+      live,
+      metrics,
+      lifecycle,
+      metricsText: deps.metricsText ?? (() => metrics.registry.metrics()),
+    }),
+  )
   app.use('/usersig/verify', function debugEndpointsGate(_req, res, next) {
     next((res.locals.config as Config).debugEndpoints ? undefined : new ServiceError('not_found'))
   })

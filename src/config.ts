@@ -2,6 +2,7 @@
 // Messages name the variable, the app id and the key or client id; never a secret's value.
 import { createHash, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { bool, cleanEnv, num, port, str } from 'envalid'
 import {
   createUserSigKey,
@@ -71,6 +72,8 @@ export interface Config {
   readonly maxClockSkew: number
   readonly shutdownDelayMs: number
   readonly shutdownTimeoutMs: number
+  /** Worker processes (node:cluster); 1 runs a single process. */
+  readonly workers: number
   readonly apps: ReadonlyMap<number, AppConfig>
   readonly clients: readonly ClientConfig[]
   readonly jwt: JwtConfig | null
@@ -105,6 +108,7 @@ export const CONFIG_VARIABLES = [
   'USERSIG_MAX_CLOCK_SKEW',
   'SHUTDOWN_DELAY_MS',
   'SHUTDOWN_TIMEOUT_MS',
+  'WEB_CONCURRENCY',
   'USERSIG_JWT_ISSUER',
   'USERSIG_JWT_AUDIENCE',
   'USERSIG_JWKS_URL',
@@ -178,6 +182,14 @@ export function loadConfig(env: Env, readFile: (path: string) => string = readUt
     }
   }
 
+  const workersText = env.WEB_CONCURRENCY ?? '1'
+  const workers = workersText === 'auto' ? availableParallelism() : Number(workersText)
+  if (!/^(auto|[1-9][0-9]?)$/.test(workersText) || workers > 64) {
+    problems.push(
+      'WEB_CONCURRENCY: must be "auto" (one worker per core) or a number of workers from 1 to 64',
+    )
+  }
+
   const appsJson = readJsonVariable(env, 'USERSIG_APPS', readFile, problems)
   const clientsJson = readJsonVariable(env, 'USERSIG_CLIENTS', readFile, problems)
   const jwt = readJwtConfig(env, readFile, problems)
@@ -216,6 +228,7 @@ export function loadConfig(env: Env, readFile: (path: string) => string = readUt
     maxClockSkew: vars.USERSIG_MAX_CLOCK_SKEW,
     shutdownDelayMs: vars.SHUTDOWN_DELAY_MS,
     shutdownTimeoutMs: vars.SHUTDOWN_TIMEOUT_MS,
+    workers,
     apps,
     clients: Object.freeze(clients),
     jwt: jwt ?? null,

@@ -1,7 +1,9 @@
 // Process entry: config -> logger -> app -> listen; timeouts; SIGTERM drains then exits 0.
+import cluster from 'node:cluster'
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { createApp } from './app.js'
+import { clusterMetricsSource, runPrimary } from './cluster.js'
 import { ConfigError, loadConfig } from './config.js'
 import { LiveConfig } from './live-config.js'
 import { createLogger } from './logger.js'
@@ -27,10 +29,25 @@ function start(): void {
     throw error
   }
   const logger = createLogger(config.logLevel)
+  if (cluster.isPrimary && config.workers > 1) {
+    if (config.devDefault === null) return runPrimary(config.workers, config, logger)
+    // Each worker would generate its own demo key and token: one process is what a demo needs.
+    logger.warn(
+      { workers: config.workers },
+      'WEB_CONCURRENCY is ignored with the development default',
+    )
+  }
   const lifecycle = { shuttingDown: false }
   const live = new LiveConfig(config)
   const metrics = createMetrics(live)
-  const app = createApp({ config, live, metrics, logger, lifecycle })
+  const app = createApp({
+    config,
+    live,
+    metrics,
+    logger,
+    lifecycle,
+    ...(cluster.isWorker ? { metricsText: clusterMetricsSource(metrics.registry) } : {}),
+  })
 
   // Apps, keys and callers reload without a restart (listen address, log level and timeouts do not).
   const reloader = createReloader({

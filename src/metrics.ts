@@ -25,11 +25,13 @@ export function createMetrics(live: LiveConfig, { defaults = true } = {}): Metri
     help: 'Keys in use per SDKAppID (1 each); primary="true" marks the signing key.',
     labelNames: ['sdkappid', 'key_id', 'fingerprint', 'primary'],
     registers: [registry],
+    aggregator: 'max', // under node:cluster: 1, not the number of workers
   })
   const generation = new Gauge({
     name: 'usersig_config_generation',
     help: 'The configuration generation in force: 1 at start, +1 per successful reload.',
     registers: [registry],
+    aggregator: 'min', // under node:cluster: the oldest generation any worker still runs
   })
   const showConfig = (config: Config, current: number) => {
     keyInfo.reset()

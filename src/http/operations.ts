@@ -16,6 +16,7 @@ export function operationsRouter(deps: {
   live: LiveConfig
   metrics: Metrics
   lifecycle: Lifecycle
+  metricsText: () => Promise<string>
 }): Router {
   const router = Router()
   const spec = readFileSync(OPENAPI_PATH, 'utf8')
@@ -36,7 +37,7 @@ export function operationsRouter(deps: {
     })
   })
   router.get('/metrics', async function metrics(_req, res) {
-    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics())
+    res.type(deps.metrics.registry.contentType).send(await deps.metricsText())
   })
   router.get('/openapi.yaml', function openapi(_req, res) {
     res.type('application/yaml').send(spec)
