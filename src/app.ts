@@ -11,12 +11,14 @@ import { OPENAPI_PATH, operationsRouter, type Lifecycle } from './http/operation
 import { createErrorHandler, notFound } from './http/problem.js'
 import { ServiceError } from './errors.js'
 import { LiveConfig } from './live-config.js'
-import { issuePrivateMapKey, issueUserSig } from './http/tickets.js'
+import { issuePrivateMapKey, issueUserSig, issueUserSigBatch } from './http/tickets.js'
 import { verifyTicket } from './http/verify.js'
 import { fileURLToPath } from 'node:url'
 
 /** The largest request body accepted: a verify request with a maximal ticket is ~8.3 KiB. */
 export const BODY_LIMIT_BYTES = 16 * 1024
+/** POST /usersig/batch: 1000 user ids of up to 32 characters with JSON quoting fit in ~40 KiB. */
+export const BATCH_BODY_LIMIT_BYTES = 64 * 1024
 
 export interface AppDeps {
   /** The configuration; or give `live` to have reloads take effect. */
@@ -59,7 +61,11 @@ export function createApp(deps: AppDeps): Express {
   })
   app.use(['/usersig', '/privatemapkey'], createAuthenticate())
   // No compressed request bodies: a ticket request is tiny, and inflating is a cost we need not offer.
-  app.use(express.json({ limit: BODY_LIMIT_BYTES, strict: true, inflate: false }))
+  const json = express.json({ limit: BODY_LIMIT_BYTES, strict: true, inflate: false })
+  const batchJson = express.json({ limit: BATCH_BODY_LIMIT_BYTES, strict: true, inflate: false })
+  app.use(function parseJson(req, res, next) {
+    ;(req.path === '/usersig/batch' ? batchJson : json)(req, res, next)
+  })
   app.use(
     OpenApiValidator.middleware({
       apiSpec: fileURLToPath(OPENAPI_PATH),
@@ -70,6 +76,7 @@ export function createApp(deps: AppDeps): Express {
     }),
   )
   app.post('/usersig', issueUserSig(tickets))
+  app.post('/usersig/batch', issueUserSigBatch(tickets))
   app.post('/usersig/verify', verifyTicket(tickets))
   app.post('/privatemapkey', issuePrivateMapKey(tickets))
   app.use(notFound)
