@@ -1,0 +1,272 @@
+// HTTP benchmark: the service as shipped against a naive baseline and an Express hello world, in one
+// run, interleaved, on 127.0.0.1 only. Run: npm run bench (builds first). Bounded: ~2-3 minutes.
+// Prints req/s, p50, p99 and RSS per case and the ratios to the naive baseline; the last line is
+// one JSON object.
+import { execFileSync, fork, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { connect, createServer } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import autocannon from 'autocannon'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const DURATION_S = Number(process.env.BENCH_DURATION ?? 5)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2)
+const CONNECTIONS = 50
+const BATCH_SIZE = 100
+const SDKAPPID = 1400000000
+const SECRET = randomBytes(32).toString('hex')
+const TOKEN = randomBytes(24).toString('base64url')
+
+interface Case {
+  readonly name: string
+  readonly script: string
+  readonly env: Record<string, string>
+  readonly auth: boolean
+}
+
+const serviceEnv = (workers: number): Record<string, string> => ({
+  NODE_ENV: 'production',
+  LOG_LEVEL: 'info', // the audit line per ticket is part of the cost
+  USERSIG_DEBUG_ENDPOINTS: 'true',
+  WEB_CONCURRENCY: String(workers),
+  USERSIG_APPS: JSON.stringify({ [SDKAPPID]: { keys: [{ id: 'bench', secret: SECRET }] } }),
+  USERSIG_CLIENTS: JSON.stringify([
+    { id: 'bench', token: TOKEN, apps: [SDKAPPID], scopes: ['usersig:issue', 'usersig:verify'] },
+  ]),
+})
+
+const CASES: readonly Case[] = [
+  { name: 'service', script: 'dist/main.js', env: serviceEnv(1), auth: true },
+  { name: 'naive', script: 'bench/naive-server.mjs', env: {}, auth: false },
+  { name: 'hello', script: 'bench/hello-server.mjs', env: {}, auth: false },
+  { name: 'service x2 workers', script: 'dist/main.js', env: serviceEnv(2), auth: true },
+]
+
+interface Running {
+  readonly child: ChildProcess
+  readonly port: number
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1')
+  await new Promise((resolve) => server.once('listening', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+async function start(c: Case): Promise<Running> {
+  const port = await freePort()
+  const child = fork(`${ROOT}/${c.script}`, [], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      BENCH_SDKAPPID: String(SDKAPPID),
+      BENCH_KEY: SECRET,
+      ...c.env,
+    },
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  })
+  for (let i = 0; i < 200; i++) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.destroy()
+        resolve(true)
+      }).on('error', () => resolve(false))
+    })
+    if (open) return { child, port }
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  throw new Error(`${c.name} did not start`)
+}
+
+/** Resident memory of the process and its children (cluster workers), in MB. */
+function rssMb(pid: number): number {
+  const pids = [pid]
+  try {
+    pids.push(
+      ...execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
+        .split('\n')
+        .map((l) => Number(l.trim()))
+        .filter((p) => p > 0),
+    )
+  } catch {
+    // no children
+  }
+  let kb = 0
+  for (const p of pids) {
+    try {
+      kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0)
+    } catch {
+      // gone
+    }
+  }
+  return Math.round(kb / 1024)
+}
+
+async function post(
+  port: number,
+  path: string,
+  body: unknown,
+  auth: boolean,
+): Promise<Record<string, unknown>> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      ...(auth ? { authorization: `Bearer ${TOKEN}` } : {}),
+    },
+    body: JSON.stringify(body),
+  })
+  if (res.status !== 200) throw new Error(`${path} answered ${res.status}: ${await res.text()}`)
+  return (await res.json()) as Record<string, unknown>
+}
+
+interface Sample {
+  reqPerSec: number
+  p50: number
+  p99: number
+  rssMb: number
+  errors: number
+}
+
+async function load(run: Running, path: string, body: unknown, auth: boolean): Promise<Sample> {
+  let peak = 0
+  const sampler = setInterval(() => (peak = Math.max(peak, rssMb(run.child.pid as number))), 500)
+  const result = await autocannon({
+    url: `http://127.0.0.1:${run.port}${path}`,
+    method: 'POST',
+    connections: CONNECTIONS,
+    duration: DURATION_S,
+    headers: {
+      'content-type': 'application/json',
+      ...(auth ? { authorization: `Bearer ${TOKEN}` } : {}),
+    },
+    body: JSON.stringify(body),
+  })
+  clearInterval(sampler)
+  return {
+    reqPerSec: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    rssMb: Math.max(peak, rssMb(run.child.pid as number)),
+    errors: result.errors + result.timeouts + result.non2xx,
+  }
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
+}
+
+async function main(): Promise<void> {
+  const running = new Map<string, Running>()
+  for (const c of CASES) running.set(c.name, await start(c))
+  const verifyBodies = new Map<string, unknown>()
+  for (const c of CASES) {
+    const run = running.get(c.name) as Running
+    const issued = await post(
+      run.port,
+      '/usersig',
+      { sdkAppId: SDKAPPID, userId: 'alice', expire: 86400 },
+      c.auth,
+    )
+    verifyBodies.set(c.name, { sdkAppId: SDKAPPID, userId: 'alice', userSig: issued.userSig })
+  }
+
+  const samples = new Map<string, Sample[]>()
+  const record = (key: string, sample: Sample) =>
+    samples.set(key, [...(samples.get(key) ?? []), sample])
+  const issueBody = { sdkAppId: SDKAPPID, userId: 'alice', expire: 86400 }
+  const batchBody = {
+    sdkAppId: SDKAPPID,
+    expire: 86400,
+    userIds: Array.from({ length: BATCH_SIZE }, (_, i) => `user_${i}`),
+  }
+  const rssAtStart = rssMb((running.get('service') as Running).child.pid as number)
+
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const c of CASES) {
+      const run = running.get(c.name) as Running
+      record(`${c.name} POST /usersig`, await load(run, '/usersig', issueBody, c.auth))
+      record(
+        `${c.name} POST /usersig/verify`,
+        await load(run, '/usersig/verify', verifyBodies.get(c.name), c.auth),
+      )
+      if (c.name === 'service')
+        record(
+          `${c.name} POST /usersig/batch (${BATCH_SIZE})`,
+          await load(run, '/usersig/batch', batchBody, true),
+        )
+    }
+    process.stderr.write(`round ${round + 1}/${ROUNDS} done\n`)
+  }
+  const rssAtEnd = rssMb((running.get('service') as Running).child.pid as number)
+  for (const run of running.values()) run.child.kill('SIGTERM')
+
+  const summary: Record<string, Sample> = {}
+  for (const [key, list] of samples) {
+    summary[key] = {
+      reqPerSec: Math.round(median(list.map((s) => s.reqPerSec))),
+      p50: median(list.map((s) => s.p50)),
+      p99: median(list.map((s) => s.p99)),
+      rssMb: Math.max(...list.map((s) => s.rssMb)),
+      errors: list.reduce((n, s) => n + s.errors, 0),
+    }
+  }
+  const rps = (key: string) => (summary[key] as Sample).reqPerSec
+  const ratio = (a: string, b: string) => Math.round((rps(a) / rps(b)) * 100) / 100
+  const ratios = {
+    issueVsNaive: ratio('service POST /usersig', 'naive POST /usersig'),
+    issueP99VsNaive:
+      Math.round(
+        ((summary['service POST /usersig'] as Sample).p99 /
+          (summary['naive POST /usersig'] as Sample).p99) *
+          100,
+      ) / 100,
+    verifyVsIssue: ratio('service POST /usersig/verify', 'service POST /usersig'),
+    verifyVsNaiveVerify: ratio('service POST /usersig/verify', 'naive POST /usersig/verify'),
+    helloVsNaive: ratio('hello POST /usersig', 'naive POST /usersig'),
+    clusterScaling: ratio('service x2 workers POST /usersig', 'service POST /usersig'),
+    batchTicketsPerSecVsIssue:
+      Math.round(
+        ((rps(`service POST /usersig/batch (${BATCH_SIZE})`) * BATCH_SIZE) /
+          rps('service POST /usersig')) *
+          100,
+      ) / 100,
+  }
+
+  console.log(
+    `\nnode ${process.version}, ${CONNECTIONS} connections, ${DURATION_S} s x ${ROUNDS} interleaved rounds per case (median)`,
+  )
+  console.log(
+    'case'.padEnd(44),
+    'req/s'.padStart(8),
+    'p50 ms'.padStart(7),
+    'p99 ms'.padStart(7),
+    'RSS MB'.padStart(7),
+    'errors'.padStart(7),
+  )
+  for (const [key, s] of Object.entries(summary)) {
+    console.log(
+      key.padEnd(44),
+      String(s.reqPerSec).padStart(8),
+      String(s.p50).padStart(7),
+      String(s.p99).padStart(7),
+      String(s.rssMb).padStart(7),
+      String(s.errors).padStart(7),
+    )
+  }
+  console.log(`service RSS: ${rssAtStart} MB at start, ${rssAtEnd} MB after all rounds`)
+  for (const [name, value] of Object.entries(ratios)) console.log(`  ${name.padEnd(28)} ${value}x`)
+  console.log(
+    JSON.stringify({ ratios, rss: { startMb: rssAtStart, endMb: rssAtEnd }, cases: summary }),
+  )
+}
+
+await main()
