@@ -7,6 +7,7 @@ import type { Config } from './config.js'
 import type { Logger } from './logger.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { createAuthenticate } from './http/authenticate.js'
+import { createRateLimit } from './http/rate-limit.js'
 import { OPENAPI_PATH, operationsRouter, type Lifecycle } from './http/operations.js'
 import { createErrorHandler, notFound } from './http/problem.js'
 import { ServiceError } from './errors.js'
@@ -59,7 +60,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/usersig/verify', function debugEndpointsGate(_req, res, next) {
     next((res.locals.config as Config).debugEndpoints ? undefined : new ServiceError('not_found'))
   })
-  app.use(['/usersig', '/privatemapkey'], createAuthenticate())
+  app.use(['/usersig', '/privatemapkey'], createAuthenticate(), createRateLimit())
   // No compressed request bodies: a ticket request is tiny, and inflating is a cost we need not offer.
   const json = express.json({ limit: BODY_LIMIT_BYTES, strict: true, inflate: false })
   const batchJson = express.json({ limit: BATCH_BODY_LIMIT_BYTES, strict: true, inflate: false })

@@ -61,6 +61,8 @@ export interface ClientConfig {
   readonly tokenSha256: Buffer
   readonly apps: ReadonlySet<number>
   readonly scopes: ReadonlySet<Scope>
+  /** This caller's own limit, or null for USERSIG_RATE_LIMIT_PER_MINUTE. */
+  readonly rateLimitPerMinute: number | null
 }
 
 export interface Config {
@@ -72,6 +74,8 @@ export interface Config {
   readonly maxClockSkew: number
   readonly shutdownDelayMs: number
   readonly shutdownTimeoutMs: number
+  /** Requests per minute per caller (per replica and worker) when the caller sets no limit of its own; 0: none. */
+  readonly rateLimitPerMinute: number
   /** Worker processes (node:cluster); 1 runs a single process. */
   readonly workers: number
   readonly apps: ReadonlyMap<number, AppConfig>
@@ -109,6 +113,7 @@ export const CONFIG_VARIABLES = [
   'SHUTDOWN_DELAY_MS',
   'SHUTDOWN_TIMEOUT_MS',
   'WEB_CONCURRENCY',
+  'USERSIG_RATE_LIMIT_PER_MINUTE',
   'USERSIG_JWT_ISSUER',
   'USERSIG_JWT_AUDIENCE',
   'USERSIG_JWKS_URL',
@@ -162,6 +167,7 @@ export function loadConfig(env: Env, readFile: (path: string) => string = readUt
       USERSIG_MAX_CLOCK_SKEW: num({ default: 300 }),
       SHUTDOWN_DELAY_MS: num({ default: 0 }),
       SHUTDOWN_TIMEOUT_MS: num({ default: 10_000 }),
+      USERSIG_RATE_LIMIT_PER_MINUTE: num({ default: 6000 }),
     },
     {
       reporter: ({ errors }) => {
@@ -175,6 +181,7 @@ export function loadConfig(env: Env, readFile: (path: string) => string = readUt
     'USERSIG_MAX_CLOCK_SKEW',
     'SHUTDOWN_DELAY_MS',
     'SHUTDOWN_TIMEOUT_MS',
+    'USERSIG_RATE_LIMIT_PER_MINUTE',
   ] as const) {
     const value = vars[name] as number | undefined
     if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) {
@@ -228,6 +235,7 @@ export function loadConfig(env: Env, readFile: (path: string) => string = readUt
     maxClockSkew: vars.USERSIG_MAX_CLOCK_SKEW,
     shutdownDelayMs: vars.SHUTDOWN_DELAY_MS,
     shutdownTimeoutMs: vars.SHUTDOWN_TIMEOUT_MS,
+    rateLimitPerMinute: vars.USERSIG_RATE_LIMIT_PER_MINUTE,
     workers,
     apps,
     clients: Object.freeze(clients),
@@ -515,7 +523,7 @@ function parseClients(
     if (seenIds.has(id)) problems.push(`${where}: the id is used twice`)
     seenIds.add(id)
     for (const field of Object.keys(raw)) {
-      if (!['id', 'token', 'tokenSha256', 'apps', 'scopes'].includes(field))
+      if (!['id', 'token', 'tokenSha256', 'apps', 'scopes', 'rateLimitPerMinute'].includes(field))
         problems.push(`${where}: unknown field "${field}"`)
     }
     let tokenSha256: Buffer | undefined
@@ -545,6 +553,15 @@ function parseClients(
       if (seenTokens.has(hex)) problems.push(`${where}: the same token is given to another client`)
       seenTokens.add(hex)
     }
+    const rateLimitPerMinute = (raw.rateLimitPerMinute ?? null) as number | null
+    if (
+      rateLimitPerMinute !== null &&
+      (!Number.isSafeInteger(rateLimitPerMinute) || (rateLimitPerMinute as number) < 1)
+    ) {
+      problems.push(
+        `${where}: rateLimitPerMinute must be a positive integer (requests per minute, per replica)`,
+      )
+    }
     const grantedApps = new Set<number>()
     if (!Array.isArray(raw.apps) || raw.apps.length === 0) {
       problems.push(`${where}: apps must be a non-empty list of SDKAppIDs`)
@@ -570,7 +587,9 @@ function parseClients(
       }
     }
     if (problems.length === before && tokenSha256 !== undefined) {
-      clients.push(Object.freeze({ id, tokenSha256, apps: grantedApps, scopes }))
+      clients.push(
+        Object.freeze({ id, tokenSha256, apps: grantedApps, scopes, rateLimitPerMinute }),
+      )
     }
   })
   return clients
@@ -597,6 +616,7 @@ function developmentDefault() {
       tokenSha256: createHash('sha256').update(token).digest(),
       apps: new Set([sdkAppId]),
       scopes: new Set<Scope>(scopes),
+      rateLimitPerMinute: null,
     }),
   ]
   return { apps, clients, devDefault: Object.freeze({ sdkAppId, clientId, token }) }

@@ -18,6 +18,7 @@ export const ERRORS = {
   method_not_allowed: { status: 405, title: 'This method is not allowed on this resource.' },
   payload_too_large: { status: 413, title: 'The request body is too large.' },
   unsupported_media_type: { status: 415, title: 'The request body must be application/json.' },
+  rate_limited: { status: 429, title: 'Too many requests from this caller; retry later.' },
   internal_error: { status: 500, title: 'Internal error.' },
   auth_unavailable: {
     status: 503,

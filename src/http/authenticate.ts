@@ -11,6 +11,8 @@ export interface Caller {
   readonly apps: ReadonlySet<number>
   readonly scopes: ReadonlySet<Scope>
   readonly via: 'token' | 'jwt'
+  /** Requests per minute, or null for the configured default. */
+  readonly rateLimitPerMinute: number | null
 }
 
 // The scheme is case-insensitive (RFC 9110 section 11.1); the token is not.
@@ -55,7 +57,13 @@ function staticCaller(clients: readonly ClientConfig[], token: string): Caller |
   }
   return found === undefined
     ? undefined
-    : { id: found.id, apps: found.apps, scopes: found.scopes, via: 'token' }
+    : {
+        id: found.id,
+        apps: found.apps,
+        scopes: found.scopes,
+        via: 'token',
+        rateLimitPerMinute: found.rateLimitPerMinute,
+      }
 }
 
 /** The authenticated caller (set by authenticate). */

@@ -75,5 +75,5 @@ function callerFromClaims(payload: JWTPayload): Caller {
       ? sdkappids.filter((id): id is number => Number.isSafeInteger(id) && id > 0)
       : [],
   )
-  return { id: sub, apps, scopes, via: 'jwt' }
+  return { id: sub, apps, scopes, via: 'jwt', rateLimitPerMinute: null }
 }

@@ -228,6 +228,11 @@ describe('loadConfig', () => {
       'USERSIG_CLIENTS: client "backend": the id is used twice',
     ],
     ['an empty list', [], 'USERSIG_CLIENTS: must be a JSON list of callers, with at least one'],
+    [
+      'a zero rate limit',
+      [{ ...clients[0], rateLimitPerMinute: 0 }],
+      'USERSIG_CLIENTS: client "backend": rateLimitPerMinute must be a positive integer (requests per minute, per replica)',
+    ],
   ]
   test.each(badClients)(
     'refuses clients with %s, naming the client, not the token',

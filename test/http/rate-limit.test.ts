@@ -1,0 +1,63 @@
+import { randomBytes } from 'node:crypto'
+import {
+  APP_A,
+  buildApp,
+  expectProblem,
+  post,
+  TOKENS,
+  USERSIG_APPS,
+  USERSIG_CLIENTS,
+} from '../helpers/http.js'
+
+const limited = randomBytes(24).toString('base64url')
+const { app } = buildApp({
+  env: {
+    USERSIG_CLIENTS: JSON.stringify([
+      ...USERSIG_CLIENTS,
+      {
+        id: 'limited',
+        token: limited,
+        apps: [APP_A],
+        scopes: ['usersig:issue'],
+        rateLimitPerMinute: 5,
+      },
+    ]),
+    USERSIG_APPS: JSON.stringify(USERSIG_APPS),
+  },
+})
+const issue = (token: string) => post(app, '/usersig', token, { sdkAppId: APP_A, userId: 'alice' })
+
+test('a burst past the caller limit gets 429 with standard RateLimit headers; others are unaffected', async () => {
+  for (let i = 0; i < 5; i++) {
+    const ok = await issue(limited)
+    expect(ok.status).toBe(200)
+    expect(ok.headers['ratelimit-policy']).toMatch(/^"5-in-1min"; q=5; w=60; pk=:[A-Za-z0-9+/=]+:$/)
+    expect(ok.headers.ratelimit).toMatch(new RegExp(`^"5-in-1min"; r=${4 - i}; t=\\d+`))
+  }
+  const refused = await issue(limited)
+  expectProblem(refused, 429, 'rate_limited')
+  expect(refused.headers.ratelimit).toMatch(/^"5-in-1min"; r=0; t=\d+/)
+  // another caller, under the default limit, is not affected
+  for (let i = 0; i < 10; i++) expect((await issue(TOKENS.chat)).status).toBe(200)
+})
+
+test('requests refused before authentication do not count against anyone', async () => {
+  const other = buildApp({
+    env: {
+      USERSIG_RATE_LIMIT_PER_MINUTE: '2',
+      USERSIG_APPS: JSON.stringify(USERSIG_APPS),
+      USERSIG_CLIENTS: JSON.stringify(USERSIG_CLIENTS),
+    },
+  })
+  for (let i = 0; i < 5; i++)
+    expect((await post(other.app, '/usersig', 'x'.repeat(40), {})).status).toBe(401)
+  expect(
+    (await post(other.app, '/usersig', TOKENS.chat, { sdkAppId: APP_A, userId: 'a' })).status,
+  ).toBe(200)
+  expect(
+    (await post(other.app, '/usersig', TOKENS.chat, { sdkAppId: APP_A, userId: 'a' })).status,
+  ).toBe(200)
+  expect(
+    (await post(other.app, '/usersig', TOKENS.chat, { sdkAppId: APP_A, userId: 'a' })).status,
+  ).toBe(429)
+})
