@@ -167,7 +167,7 @@ export function loadConfig(env: Env, readFile: (path: string) => string = readUt
       USERSIG_MAX_CLOCK_SKEW: num({ default: 300 }),
       SHUTDOWN_DELAY_MS: num({ default: 0 }),
       SHUTDOWN_TIMEOUT_MS: num({ default: 10_000 }),
-      USERSIG_RATE_LIMIT_PER_MINUTE: num({ default: 6000 }),
+      USERSIG_RATE_LIMIT_PER_MINUTE: num({ default: 60_000 }),
     },
     {
       reporter: ({ errors }) => {

@@ -1,0 +1,127 @@
+// Soak: holds a fixed request rate against the real service on 127.0.0.1 for a set time, then
+// reports errors, RSS growth and the event loop's p99 delay. Run: npm run soak (SOAK_SECONDS=600
+// for the documented 10-minute soak; SOAK_RATE requests per second, default 500).
+// The last line is one JSON object; the process exits 1 if a target is missed.
+import { fork } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { connect, createServer } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import autocannon from 'autocannon'
+
+const SECONDS = Number(process.env.SOAK_SECONDS ?? 30)
+const RATE = Number(process.env.SOAK_RATE ?? 500)
+const MAIN = process.env.SOAK_MAIN ?? fileURLToPath(new URL('../dist/main.js', import.meta.url))
+const SDKAPPID = 1400000000
+const token = randomBytes(24).toString('base64url')
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1')
+  await new Promise((resolve) => server.once('listening', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+const rssMb = (pid: number): number =>
+  Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
+
+async function main(): Promise<void> {
+  const port = await freePort()
+  const child = fork(MAIN, [], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'production',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      LOG_LEVEL: 'info',
+      USERSIG_DEBUG_ENDPOINTS: 'true',
+      USERSIG_APPS: JSON.stringify({
+        [SDKAPPID]: { keys: [{ id: 'soak', secret: randomBytes(32).toString('hex') }] },
+      }),
+      USERSIG_CLIENTS: JSON.stringify([
+        {
+          id: 'soak',
+          token,
+          apps: [SDKAPPID],
+          scopes: ['usersig:issue', 'usersig:verify'],
+          rateLimitPerMinute: 1_000_000,
+        },
+      ]),
+    },
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    execArgv: process.env.SOAK_MAIN?.endsWith('.ts') ? ['--import', 'tsx'] : [],
+  })
+  for (let i = 0; ; i++) {
+    const open = await new Promise<boolean>((resolve) =>
+      connect(port, '127.0.0.1', function (this: import('node:net').Socket) {
+        this.destroy()
+        resolve(true)
+      }).on('error', () => resolve(false)),
+    )
+    if (open) break
+    if (i > 200) throw new Error('service did not start')
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  const url = `http://127.0.0.1:${port}`
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
+
+  // Warm up, then measure the memory the soak starts from.
+  await autocannon({
+    url: `${url}/usersig`,
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ sdkAppId: SDKAPPID, userId: 'warm' }),
+    duration: 3,
+    connections: 10,
+    overallRate: RATE,
+  })
+  const rssStart = rssMb(child.pid as number)
+  let rssPeak = rssStart
+  const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMb(child.pid as number))), 1000)
+
+  const result = await autocannon({
+    url,
+    connections: 20,
+    duration: SECONDS,
+    overallRate: RATE,
+    requests: [
+      {
+        method: 'POST',
+        path: '/usersig',
+        headers,
+        body: JSON.stringify({ sdkAppId: SDKAPPID, userId: 'soak', expire: 86400 }),
+      },
+    ],
+  })
+  clearInterval(sampler)
+  const rssEnd = rssMb(child.pid as number)
+  const metrics = await (await fetch(`${url}/metrics`)).text()
+  const lagP99 = Number(/^nodejs_eventloop_lag_p99_seconds (\S+)$/m.exec(metrics)?.[1] ?? NaN)
+  child.kill('SIGTERM')
+
+  const errors = result.errors + result.timeouts + result.non2xx
+  const growth = (rssEnd - rssStart) / rssStart
+  const report = {
+    seconds: SECONDS,
+    targetRate: RATE,
+    achievedRate: Math.round(result.requests.average),
+    requests: result.requests.total,
+    errors,
+    latencyP99Ms: result.latency.p99,
+    rssStartMb: Math.round(rssStart),
+    rssEndMb: Math.round(rssEnd),
+    rssPeakMb: Math.round(rssPeak),
+    rssGrowthPercent: Math.round(growth * 1000) / 10,
+    eventLoopDelayP99Ms: Math.round(lagP99 * 1e4) / 10,
+  }
+  console.log(
+    `soak: ${report.requests} requests in ${SECONDS} s at ${report.achievedRate}/s (target ${RATE}), ` +
+      `${errors} errors, p99 ${report.latencyP99Ms} ms, RSS ${report.rssStartMb} -> ${report.rssEndMb} MB ` +
+      `(${report.rssGrowthPercent}%, peak ${report.rssPeakMb}), event-loop delay p99 ${report.eventLoopDelayP99Ms} ms`,
+  )
+  console.log(JSON.stringify(report))
+  if (errors > 0 || growth >= 0.1) process.exitCode = 1
+}
+
+await main()
