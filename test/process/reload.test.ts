@@ -75,9 +75,18 @@ test('a Secret update swaps keys and callers atomically; requests in flight all 
   // traffic throughout the swap
   let running = true
   const statuses: number[] = []
+  const verdicts: unknown[] = []
   const traffic = (async () => {
-    while (running)
+    while (running) {
       statuses.push((await call('/usersig', tokenA, { sdkAppId: APP, userId: 'bob' })).status)
+      // a ticket of the old key keeps verifying throughout the rotation
+      const verdict = await call('/usersig/verify', tokenA, {
+        sdkAppId: APP,
+        userId: 'alice',
+        userSig: signedByOld,
+      })
+      verdicts.push(verdict.body.valid)
+    }
   })()
   publish(
     {
@@ -96,6 +105,7 @@ test('a Secret update swaps keys and callers atomically; requests in flight all 
   await traffic
   expect(statuses.length).toBeGreaterThan(10)
   expect(statuses.every((status) => status === 200)).toBe(true)
+  expect(verdicts.every((valid) => valid === true)).toBe(true)
 
   expect(await ready()).toMatchObject({ generation: 2, keyIds: ['new', 'old'] })
   expect((await call('/usersig', tokenA, { sdkAppId: APP, userId: 'alice' })).body.keyId).toBe(
