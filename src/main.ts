@@ -16,6 +16,8 @@ export const SERVER_TIMEOUTS = {
   requestTimeout: 15_000,
   keepAliveTimeout: 5_000,
 }
+/** How often Node checks those deadlines; its default, 30 s, would let a slow client stay ~40 s. */
+export const CONNECTIONS_CHECKING_INTERVAL_MS = 1_000
 
 function start(): void {
   let config
@@ -59,7 +61,10 @@ function start(): void {
   })
   process.on('SIGHUP', () => reloader.reload('SIGHUP'))
   const watchers = watchConfigFiles(process.env, () => reloader.reload('file changed'), logger)
-  const server = createServer(app)
+  const server = createServer(
+    { connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS },
+    app,
+  )
   Object.assign(server, SERVER_TIMEOUTS)
 
   server.listen(config.port, config.host, () => {
