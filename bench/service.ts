@@ -32,7 +32,13 @@ const serviceEnv = (workers: number): Record<string, string> => ({
   WEB_CONCURRENCY: String(workers),
   USERSIG_APPS: JSON.stringify({ [SDKAPPID]: { keys: [{ id: 'bench', secret: SECRET }] } }),
   USERSIG_CLIENTS: JSON.stringify([
-    { id: 'bench', token: TOKEN, apps: [SDKAPPID], scopes: ['usersig:issue', 'usersig:verify'] },
+    {
+      id: 'bench',
+      token: TOKEN,
+      apps: [SDKAPPID],
+      scopes: ['usersig:issue', 'usersig:verify'],
+      rateLimitPerMinute: 1_000_000_000,
+    },
   ]),
 })
 
