@@ -2,7 +2,6 @@
 import { once } from 'node:events'
 import { createServer, type Server } from 'node:http'
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose'
-import request from 'supertest'
 import {
   APP_A,
   APP_B,
@@ -11,6 +10,8 @@ import {
   KEYS,
   NOW,
   post,
+  TOKENS,
+  USERSIG_APPS,
   UNKNOWN_APP,
 } from '../helpers/http.js'
 import { verifyUserSig } from '../../src/usersig/index.js'
@@ -72,6 +73,13 @@ async function token(
   return jwt.sign(key)
 }
 
+const jwksEnv = (url: string, extra: Record<string, string> = {}) => ({
+  USERSIG_JWT_ISSUER: ISSUER,
+  USERSIG_JWT_AUDIENCE: AUDIENCE,
+  USERSIG_JWKS_URL: url,
+  ...extra,
+})
+
 const issue = (app: Parameters<typeof post>[0], bearer: string, sdkAppId = APP_A) =>
   post(app, '/usersig', bearer, { sdkAppId, userId: 'alice', expire: 3600 })
 
@@ -83,14 +91,7 @@ describe('JWT callers with a JWKS', () => {
   beforeEach(async () => {
     current = await keyPair('k1')
     idp = await startIdp([current.jwk])
-    app = buildApp({
-      env: {
-        USERSIG_JWT_ISSUER: ISSUER,
-        USERSIG_JWT_AUDIENCE: AUDIENCE,
-        USERSIG_JWKS_URL: idp.url,
-        USERSIG_JWKS_COOLDOWN_SECONDS: '1',
-      },
-    })
+    app = buildApp({ env: jwksEnv(idp.url, { USERSIG_JWKS_COOLDOWN_SECONDS: '1' }) })
   })
   afterEach(() => {
     idp.server.closeAllConnections()
@@ -111,7 +112,6 @@ describe('JWT callers with a JWKS', () => {
   })
 
   test('static tokens keep working beside JWTs', async () => {
-    const { TOKENS } = await import('../helpers/http.js')
     expect((await issue(app.app, TOKENS.chat)).status).toBe(200)
   })
 
@@ -223,28 +223,19 @@ describe('JWT callers with a JWKS', () => {
     idp.server.close()
     idp.server.closeAllConnections()
     const fresh = buildApp({
-      env: {
-        USERSIG_JWT_ISSUER: ISSUER,
-        USERSIG_JWT_AUDIENCE: AUDIENCE,
-        USERSIG_JWKS_URL: idp.url,
-      },
+      env: jwksEnv(idp.url),
     })
     const started = Date.now()
     const res = await issue(fresh.app, await token(current.privateKey, { alg: 'RS256', kid: 'k1' }))
     expectProblem(res, 503, 'auth_unavailable')
     expect(Date.now() - started).toBeLessThan(2000)
-    const { TOKENS } = await import('../helpers/http.js')
     expect((await issue(fresh.app, TOKENS.chat)).status).toBe(200)
   })
 
   test('the IdP hanging: 503 auth_unavailable after the bounded JWKS timeout (3 s), no hang', async () => {
     idp.mode = 'hang'
     const fresh = buildApp({
-      env: {
-        USERSIG_JWT_ISSUER: ISSUER,
-        USERSIG_JWT_AUDIENCE: AUDIENCE,
-        USERSIG_JWKS_URL: idp.url,
-      },
+      env: jwksEnv(idp.url),
     })
     const started = Date.now()
     const res = await issue(fresh.app, await token(current.privateKey, { alg: 'RS256', kid: 'k1' }))
@@ -275,7 +266,7 @@ describe('JWT callers with a shared HS256 secret', () => {
 
   test('JWT callers may stand in for static clients entirely, even in production', async () => {
     const { loadConfig } = await import('../../src/config.js')
-    const { USERSIG_APPS } = await import('../helpers/http.js')
+
     const config = loadConfig({
       NODE_ENV: 'production',
       USERSIG_APPS: JSON.stringify(USERSIG_APPS),
@@ -290,6 +281,5 @@ describe('JWT callers with a shared HS256 secret', () => {
       algorithms: ['HS256'],
       jwksUrl: null,
     })
-    void request
   })
 })
