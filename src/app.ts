@@ -1,20 +1,20 @@
 // createApp(deps): the Express wiring, in reading order. It never listens; main.ts does.
 import { randomUUID } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
 import express, { type Express, type RequestHandler } from 'express'
 import * as OpenApiValidator from 'express-openapi-validator'
 import helmet from 'helmet'
 import type { Config } from './config.js'
+import { ServiceError } from './errors.js'
+import { LiveConfig } from './live-config.js'
 import type { Logger } from './logger.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { createAuthenticate } from './http/authenticate.js'
-import { createRateLimit } from './http/rate-limit.js'
 import { OPENAPI_PATH, operationsRouter, type Lifecycle } from './http/operations.js'
 import { createErrorHandler, notFound } from './http/problem.js'
-import { ServiceError } from './errors.js'
-import { LiveConfig } from './live-config.js'
+import { createRateLimit } from './http/rate-limit.js'
 import { issuePrivateMapKey, issueUserSig, issueUserSigBatch } from './http/tickets.js'
 import { verifyTicket } from './http/verify.js'
-import { fileURLToPath } from 'node:url'
 
 /** The largest request body accepted: a verify request with a maximal ticket is ~8.3 KiB. */
 export const BODY_LIMIT_BYTES = 16 * 1024

@@ -65,7 +65,7 @@ function fieldProblem({
 }
 
 export function createErrorHandler(logger: Logger): ErrorRequestHandler {
-  return function errorHandler(error, req, res, next) {
+  return function errorHandler(error, _req, res, next) {
     if (res.headersSent) return next(error)
     const problem = toServiceError(error)
     const requestId = res.locals.requestId as string | undefined
@@ -95,7 +95,6 @@ export function createErrorHandler(logger: Logger): ErrorRequestHandler {
           ...(problem.expose && problem.errors !== undefined ? { errors: problem.errors } : {}),
         }),
       )
-    void req
     return undefined
   }
 }
