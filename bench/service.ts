@@ -4,10 +4,9 @@
 // one JSON object.
 import { execFileSync, fork, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { readFileSync } from 'node:fs'
-import { connect, createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
+import { freePort, processRssMb, waitForPort } from './support.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 5)
@@ -54,14 +53,6 @@ interface Running {
   readonly port: number
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await new Promise((resolve) => server.once('listening', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
-
 async function start(c: Case): Promise<Running> {
   const port = await freePort()
   const child = fork(`${ROOT}/${c.script}`, [], {
@@ -75,17 +66,8 @@ async function start(c: Case): Promise<Running> {
     },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   })
-  for (let i = 0; i < 200; i++) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => {
-        socket.destroy()
-        resolve(true)
-      }).on('error', () => resolve(false))
-    })
-    if (open) return { child, port }
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-  throw new Error(`${c.name} did not start`)
+  await waitForPort(port, c.name)
+  return { child, port }
 }
 
 /** Resident memory of the process and its children (cluster workers), in MB. */
@@ -101,15 +83,7 @@ function rssMb(pid: number): number {
   } catch {
     // no children
   }
-  let kb = 0
-  for (const p of pids) {
-    try {
-      kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0)
-    } catch {
-      // gone
-    }
-  }
-  return Math.round(kb / 1024)
+  return Math.round(pids.reduce((mb, p) => mb + processRssMb(p), 0))
 }
 
 async function post(

@@ -4,10 +4,9 @@
 // The last line is one JSON object; the process exits 1 if a target is missed.
 import { fork } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { readFileSync } from 'node:fs'
-import { connect, createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
+import { freePort, processRssMb, waitForPort } from './support.js'
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 30)
 const RATE = Number(process.env.SOAK_RATE ?? 500)
@@ -15,16 +14,7 @@ const MAIN = process.env.SOAK_MAIN ?? fileURLToPath(new URL('../dist/main.js', i
 const SDKAPPID = 1400000000
 const token = randomBytes(24).toString('base64url')
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await new Promise((resolve) => server.once('listening', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
-
-const rssMb = (pid: number): number =>
-  Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
+const rssMb = processRssMb
 
 async function main(): Promise<void> {
   const port = await freePort()
@@ -52,17 +42,7 @@ async function main(): Promise<void> {
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     execArgv: process.env.SOAK_MAIN?.endsWith('.ts') ? ['--import', 'tsx'] : [],
   })
-  for (let i = 0; ; i++) {
-    const open = await new Promise<boolean>((resolve) =>
-      connect(port, '127.0.0.1', function (this: import('node:net').Socket) {
-        this.destroy()
-        resolve(true)
-      }).on('error', () => resolve(false)),
-    )
-    if (open) break
-    if (i > 200) throw new Error('service did not start')
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
+  await waitForPort(port, 'the service')
   const url = `http://127.0.0.1:${port}`
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
 
