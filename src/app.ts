@@ -46,6 +46,8 @@ export function createApp(deps: AppDeps): Express {
 
   const app = express()
   app.disable('x-powered-by')
+  // No ETags: every ticket response is no-store, and computing one costs a hash per response.
+  app.set('etag', false)
   app.set('query parser', 'simple')
   app.use(helmet())
   app.use(requestContext(live, logger, metrics, lifecycle))
