@@ -13,6 +13,7 @@ RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json openapi.yaml ./
 COPY config ./config
 COPY src ./src
+COPY public ./public
 RUN npm run build && npm prune --omit=dev
 
 FROM node:24-bookworm-slim AS runtime
@@ -25,6 +26,7 @@ COPY --from=build --chown=root:root /app/node_modules ./node_modules
 COPY --from=build --chown=root:root /app/dist ./dist
 COPY --from=build --chown=root:root /app/openapi.yaml ./
 COPY --from=build --chown=root:root /app/config ./config
+COPY --from=build --chown=root:root /app/public ./public
 # The image's `node` user, by number: Kubernetes' runAsNonRoot can only check a numeric user.
 USER 1000:1000
 EXPOSE 8080

@@ -16,6 +16,19 @@ export default tseslint.config(
     },
   },
   {
+    // The debug page's script runs in the browser.
+    files: ['public/**/*.js'],
+    languageOptions: {
+      globals: {
+        document: 'readonly',
+        atob: 'readonly',
+        TextDecoder: 'readonly',
+        fetch: 'readonly',
+        Date: 'readonly',
+      },
+    },
+  },
+  {
     // The ticket codec is pure: no framework, no environment, no clock, no logging.
     files: ['src/usersig/**/*.ts'],
     rules: {

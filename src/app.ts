@@ -10,6 +10,7 @@ import { LiveConfig } from './live-config.js'
 import type { Logger } from './logger.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { createAuthenticate } from './http/authenticate.js'
+import { debugPageRouter } from './http/debug-page.js'
 import { OPENAPI_PATH, operationsRouter, type Lifecycle } from './http/operations.js'
 import { createErrorHandler, notFound } from './http/problem.js'
 import { createRateLimit } from './http/rate-limit.js'
@@ -59,6 +60,7 @@ export function createApp(deps: AppDeps): Express {
       metricsText: deps.metricsText ?? (() => metrics.registry.metrics()),
     }),
   )
+  app.use(debugPageRouter())
   app.use('/usersig/verify', function debugEndpointsGate(_req, res, next) {
     next((res.locals.config as Config).debugEndpoints ? undefined : new ServiceError('not_found'))
   })
@@ -75,7 +77,7 @@ export function createApp(deps: AppDeps): Express {
       validateRequests: { allowUnknownQueryParameters: false, coerceTypes: false },
       validateResponses: deps.validateResponses ?? false,
       validateSecurity: false,
-      ignorePaths: /^\/docs/,
+      ignorePaths: /^\/(docs|debug)\//,
     }),
   )
   app.post('/usersig', issueUserSig(tickets))

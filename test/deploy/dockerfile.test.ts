@@ -110,7 +110,9 @@ test('the runtime stage copies built output only, owned by root (read-only to th
     expect([undefined, 'root:root', '0:0']).toContain(flag(copy, 'chown'))
     expect(flag(copy, 'chmod')).toBeUndefined()
     for (const source of copyArguments(copy).sources) {
-      expect(source).toMatch(/^\/app\/(package\.json|node_modules|dist|openapi\.yaml|config)$/)
+      expect(source).toMatch(
+        /^\/app\/(package\.json|node_modules|dist|openapi\.yaml|config|public)$/,
+      )
     }
   }
 })

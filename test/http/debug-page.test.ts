@@ -1,0 +1,34 @@
+import request from 'supertest'
+import { buildApp } from '../helpers/http.js'
+
+describe('GET /debug', () => {
+  const { app } = buildApp()
+
+  test('serves the page and its own script, styles and pako, under the strict CSP', async () => {
+    const page = await request(app).get('/debug')
+    expect(page.status).toBe(200)
+    expect(page.headers['content-type']).toBe('text/html; charset=utf-8')
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'")
+    expect(page.text).toContain('<script type="module" src="/debug/app.js"></script>')
+    expect(page.text).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/) // no inline script
+    for (const [path, type] of [
+      ['/debug/app.js', 'text/javascript'],
+      ['/debug/style.css', 'text/css'],
+      ['/debug/pako.mjs', 'text/javascript'],
+    ] as const) {
+      const res = await request(app).get(path)
+      expect(res.status).toBe(200)
+      expect(res.headers['content-type']).toContain(type)
+    }
+    expect((await request(app).get('/debug/../package.json')).status).toBe(404)
+  })
+
+  test('answers 404 when the debug endpoints are off', async () => {
+    const off = buildApp({ env: { USERSIG_DEBUG_ENDPOINTS: 'false' } })
+    for (const path of ['/debug', '/debug/app.js', '/debug/pako.mjs']) {
+      const res = await request(off.app).get(path)
+      expect(res.status).toBe(404)
+      expect(res.body.code).toBe('not_found')
+    }
+  })
+})
