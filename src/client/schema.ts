@@ -89,6 +89,26 @@ export interface paths {
     patch?: never
     trace?: never
   }
+  '/debug': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    /**
+     * The ticket debugger page
+     * @description Paste a ticket to decode it in the browser; verify it or issue a test ticket with a caller token. Answers `404` when `USERSIG_DEBUG_ENDPOINTS` is off.
+     */
+    get: operations['debugPage']
+    put?: never
+    post?: never
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
   '/healthz': {
     parameters: {
       query?: never
@@ -571,6 +591,27 @@ export interface operations {
       415: components['responses']['UnsupportedMediaType']
       429: components['responses']['RateLimited']
       503: components['responses']['AuthUnavailable']
+    }
+  }
+  debugPage: {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description The page (its script and styles are served under `/debug/`). */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'text/html': string
+        }
+      }
+      404: components['responses']['NotFound']
     }
   }
   liveness: {
