@@ -125,6 +125,7 @@ function printDevBanner(
       `   try:           curl -s ${base}/usersig -H 'Authorization: Bearer ${dev.token}' \\`,
       `                    -H 'Content-Type: application/json' -d '{"sdkAppId": ${dev.sdkAppId}, "userId": "alice"}'`,
       `   API docs:      ${base}/docs`,
+      `   debugger:      ${base}/debug`,
       '',
     ].join('\n') + '\n',
   )
