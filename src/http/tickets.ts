@@ -20,9 +20,6 @@ export interface TicketDeps {
   readonly metrics: Metrics
 }
 
-/** The most user ids one batch request may carry. */
-export const BATCH_MAX_USERS = 1000
-
 /** What every issuance decides once: the app, the expire and the issue time. */
 interface Issuance {
   readonly app: AppConfig
@@ -114,7 +111,8 @@ export function issueUserSig(deps: TicketDeps): RequestHandler {
 }
 
 /**
- * POST /usersig/batch: tickets for many users of one app in one call. The caller, the app and
+ * POST /usersig/batch: tickets for many users of one app in one call (at most 1000: openapi.yaml
+ * bounds the list, and the request validator enforces it). The caller, the app and
  * the expire are checked once; each user id against the app's policy, with a per-item error.
  */
 export function issueUserSigBatch(deps: TicketDeps): RequestHandler {
