@@ -5,12 +5,11 @@ import express, { type Express, type RequestHandler } from 'express'
 import * as OpenApiValidator from 'express-openapi-validator'
 import helmet from 'helmet'
 import type { Config } from './config.js'
-import { ServiceError } from './errors.js'
 import { LiveConfig } from './live-config.js'
 import type { Logger } from './logger.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { createAuthenticate } from './http/authenticate.js'
-import { debugPageRouter } from './http/debug-page.js'
+import { debugEndpointsGate, debugPageRouter } from './http/debug-page.js'
 import { OPENAPI_PATH, operationsRouter, type Lifecycle } from './http/operations.js'
 import { createErrorHandler, notFound } from './http/problem.js'
 import { createRateLimit } from './http/rate-limit.js'
@@ -61,9 +60,7 @@ export function createApp(deps: AppDeps): Express {
     }),
   )
   app.use(debugPageRouter())
-  app.use('/usersig/verify', function debugEndpointsGate(_req, res, next) {
-    next((res.locals.config as Config).debugEndpoints ? undefined : new ServiceError('not_found'))
-  })
+  app.use('/usersig/verify', debugEndpointsGate)
   app.use(['/usersig', '/privatemapkey'], createAuthenticate(), createRateLimit())
   // No compressed request bodies: a ticket request is tiny, and inflating is a cost we need not offer.
   const json = express.json({ limit: BODY_LIMIT_BYTES, strict: true, inflate: false })

@@ -1,6 +1,6 @@
 // GET /debug: the ticket debugger page (static files, no inline script, so helmet's CSP holds).
 import { fileURLToPath } from 'node:url'
-import express, { Router } from 'express'
+import express, { Router, type RequestHandler } from 'express'
 import type { Config } from '../config.js'
 import { ServiceError } from '../errors.js'
 
@@ -8,12 +8,15 @@ const PAGE_DIR = fileURLToPath(new URL('../../public/debug/', import.meta.url))
 // pako decodes tickets in the browser; served from the installed package, not a CDN.
 const PAKO = fileURLToPath(new URL('../../node_modules/pako/dist/pako.mjs', import.meta.url))
 
+/** 404 unless USERSIG_DEBUG_ENDPOINTS is on: guards this page and POST /usersig/verify alike. */
+export const debugEndpointsGate: RequestHandler = function debugEndpointsGate(_req, res, next) {
+  next((res.locals.config as Config).debugEndpoints ? undefined : new ServiceError('not_found'))
+}
+
 /** Served only while USERSIG_DEBUG_ENDPOINTS is on, like POST /usersig/verify. */
 export function debugPageRouter(): Router {
   const router = Router()
-  router.use('/debug', function debugPageGate(_req, res, next) {
-    next((res.locals.config as Config).debugEndpoints ? undefined : new ServiceError('not_found'))
-  })
+  router.use('/debug', debugEndpointsGate)
   router.get('/debug', function debugPage(_req, res) {
     res.sendFile('index.html', { root: PAGE_DIR })
   })
