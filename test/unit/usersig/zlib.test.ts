@@ -61,4 +61,20 @@ describe("Tencent's base64 variant", () => {
   test.each(['+/+/AA==', '*-*-A', 'ab_c', 'ab c', 'abc___', 'ab\n', ''])('refuses %p', (text) => {
     expect(decodeTencentBase64(text)).toBeNull()
   })
+
+  // Characters whose low byte is in the alphabet ('\u0141' ends in 0x41, 'A'), or that are
+  // Latin-1 letters, must not pass for ASCII; nor may a ticket longer than the scratch buffer.
+  test.each(['AAA\u0141', '\u0141AAA', 'AA\u00e9A', 'AAAA\u{1F600}', 'é'.repeat(4096)])(
+    'refuses non-ASCII %p',
+    (text) => {
+      expect(decodeTencentBase64(text)).toBeNull()
+    },
+  )
+
+  test('decodes text of any length, beyond the scratch buffer too', () => {
+    const bytes = Buffer.from(Array.from({ length: 9000 }, (_, i) => (i * 131) & 0xff))
+    expect(decodeTencentBase64(encodeTencentBase64(bytes))?.equals(bytes)).toBe(true)
+    const long = 'A'.repeat(4095) + '\u0141' + 'A'.repeat(4)
+    expect(decodeTencentBase64(long)).toBeNull()
+  })
 })
