@@ -89,11 +89,14 @@ export function parseTicket(ticket: string): ParsedTicket {
   return readDocument(doc as Record<string, unknown>)
 }
 
+// Fields are read by name: JSON.parse makes every key an own property (a "__proto__" key
+// included, which never reaches a prototype), no "TLS." name exists on Object.prototype, and JSON
+// has no `undefined`, so `undefined` means absent. Named reads are ~2x faster than hasOwn lookups.
 function readDocument(doc: Record<string, unknown>): ParsedTicket {
-  const version = field(doc, 'TLS.ver')
+  const version = doc['TLS.ver']
   if (version !== '2.0') {
     // v1 tickets (ECDSA) carry string fields such as TLS.sdk_appid and no TLS.ver.
-    const v1 = field(doc, 'TLS.sdk_appid') !== undefined || field(doc, 'TLS.version') !== undefined
+    const v1 = doc['TLS.sdk_appid'] !== undefined || doc['TLS.version'] !== undefined
     throw new TicketError(
       'ticket_version_unsupported',
       v1
@@ -104,18 +107,19 @@ function readDocument(doc: Record<string, unknown>): ParsedTicket {
   // Go's encoder omits zero values (omitempty): an absent identifier is "", an absent expire 0.
   // A JSON null is not absent: the official Node library writes "TLS.expire":null when called
   // without an expire, and signs the text "undefined", so such a ticket can never verify.
-  const userId = field(doc, 'TLS.identifier') ?? ''
+  const userId = doc['TLS.identifier'] ?? ''
   if (typeof userId !== 'string') throw malformedField('TLS.identifier', 'a string')
-  const sdkAppId = integerField(doc, 'TLS.sdkappid')
-  const time = integerField(doc, 'TLS.time')
-  const validity = Object.hasOwn(doc, 'TLS.expire') ? integerField(doc, 'TLS.expire') : 0
+  const sdkAppId = integerField(doc['TLS.sdkappid'], 'TLS.sdkappid')
+  const time = integerField(doc['TLS.time'], 'TLS.time')
+  const expire = doc['TLS.expire']
+  const validity = expire === undefined ? 0 : integerField(expire, 'TLS.expire')
   if (!Number.isSafeInteger(time + validity))
     throw malformedField('TLS.expire', 'a smaller integer')
-  const sig = field(doc, 'TLS.sig')
+  const sig = doc['TLS.sig']
   if (typeof sig !== 'string' || !SIGNATURE.test(sig)) {
     throw malformedField('TLS.sig', 'the base64 of a 32-byte HMAC-SHA256')
   }
-  const userBuf = field(doc, 'TLS.userbuf')
+  const userBuf = doc['TLS.userbuf']
   if (userBuf !== undefined && (typeof userBuf !== 'string' || !STANDARD_BASE64.test(userBuf))) {
     throw malformedField('TLS.userbuf', 'a standard base64 string')
   }
@@ -136,13 +140,7 @@ function readDocument(doc: Record<string, unknown>): ParsedTicket {
   }
 }
 
-// Own properties only: a "__proto__" or "constructor" key in the JSON must not reach a prototype.
-function field(doc: Record<string, unknown>, name: string): unknown {
-  return Object.hasOwn(doc, name) ? doc[name] : undefined
-}
-
-function integerField(doc: Record<string, unknown>, name: string): number {
-  const value = field(doc, name)
+function integerField(value: unknown, name: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
     throw malformedField(name, 'a non-negative integer')
   }
