@@ -56,6 +56,8 @@ interface Running {
 async function start(c: Case): Promise<Running> {
   const port = await freePort()
   const child = fork(`${ROOT}/${c.script}`, [], {
+    // Not this script's `--import tsx`: every case runs as plain `node`, as shipped.
+    execArgv: [],
     env: {
       PATH: process.env.PATH ?? '',
       PORT: String(port),

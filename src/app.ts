@@ -1,5 +1,7 @@
-// createApp(deps): the Express wiring, in reading order. It never listens; main.ts does.
+// createApp(deps): the request listener, in reading order. It never listens; main.ts does.
+// The ticket routes run on plain node:http (src/http/ticket-api.ts); Express serves the rest.
 import { randomUUID } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import express, { type Express, type RequestHandler } from 'express'
 import * as OpenApiValidator from 'express-openapi-validator'
@@ -8,18 +10,11 @@ import type { Config } from './config.js'
 import { LiveConfig } from './live-config.js'
 import type { Logger } from './logger.js'
 import { createMetrics, type Metrics } from './metrics.js'
-import { createAuthenticate } from './http/authenticate.js'
-import { debugEndpointsGate, debugPageRouter } from './http/debug-page.js'
+import { compileContract } from './http/contract.js'
+import { debugPageRouter } from './http/debug-page.js'
 import { OPENAPI_PATH, operationsRouter, type Lifecycle } from './http/operations.js'
 import { createErrorHandler, notFound } from './http/problem.js'
-import { createRateLimit } from './http/rate-limit.js'
-import { issuePrivateMapKey, issueUserSig, issueUserSigBatch } from './http/tickets.js'
-import { verifyTicket } from './http/verify.js'
-
-/** The largest request body accepted: a verify request with a maximal ticket is ~8.3 KiB. */
-export const BODY_LIMIT_BYTES = 16 * 1024
-/** POST /usersig/batch: 1000 user ids of up to 32 characters with JSON quoting fit in ~40 KiB. */
-export const BATCH_BODY_LIMIT_BYTES = 64 * 1024
+import { createTicketApi } from './http/ticket-api.js'
 
 export interface AppDeps {
   /** The configuration; or give `live` to have reloads take effect. */
@@ -36,17 +31,34 @@ export interface AppDeps {
   readonly validateResponses?: boolean
 }
 
-export function createApp(deps: AppDeps): Express {
+/** The service: a node:http request listener, plus the routes it serves (for the contract test). */
+export interface App {
+  (req: IncomingMessage, res: ServerResponse): void
+  /** "METHOD /path" of every route, the ticket routes and Express's. */
+  readonly routes: readonly string[]
+}
+
+export function createApp(deps: AppDeps): App {
   const { logger } = deps
   const live = deps.live ?? new LiveConfig(deps.config)
   const metrics = deps.metrics ?? createMetrics(live)
   const clock = deps.clock ?? (() => Math.floor(Date.now() / 1000))
   const lifecycle = deps.lifecycle ?? { shuttingDown: false }
-  const tickets = { clock, logger, metrics }
+  const validateResponses = deps.validateResponses ?? false
+
+  const tickets = createTicketApi({
+    live,
+    lifecycle,
+    clock,
+    logger,
+    metrics,
+    contract: compileContract(),
+    validateResponses,
+  })
 
   const app = express()
   app.disable('x-powered-by')
-  // No ETags: every ticket response is no-store, and computing one costs a hash per response.
+  // No ETags: nothing here is worth a hash per response.
   app.set('etag', false)
   app.set('query parser', 'simple')
   app.use(helmet())
@@ -60,30 +72,40 @@ export function createApp(deps: AppDeps): Express {
     }),
   )
   app.use(debugPageRouter())
-  app.use('/usersig/verify', debugEndpointsGate)
-  app.use(['/usersig', '/privatemapkey'], createAuthenticate(), createRateLimit())
-  // No compressed request bodies: a ticket request is tiny, and inflating is a cost we need not offer.
-  const json = express.json({ limit: BODY_LIMIT_BYTES, strict: true, inflate: false })
-  const batchJson = express.json({ limit: BATCH_BODY_LIMIT_BYTES, strict: true, inflate: false })
-  app.use(function parseJson(req, res, next) {
-    ;(req.path === '/usersig/batch' ? batchJson : json)(req, res, next)
-  })
   app.use(
     OpenApiValidator.middleware({
       apiSpec: fileURLToPath(OPENAPI_PATH),
       validateRequests: { allowUnknownQueryParameters: false, coerceTypes: false },
-      validateResponses: deps.validateResponses ?? false,
+      validateResponses,
       validateSecurity: false,
       ignorePaths: /^\/(docs|debug)\//,
     }),
   )
-  app.post('/usersig', issueUserSig(tickets))
-  app.post('/usersig/batch', issueUserSigBatch(tickets))
-  app.post('/usersig/verify', verifyTicket(tickets))
-  app.post('/privatemapkey', issuePrivateMapKey(tickets))
   app.use(notFound)
   app.use(createErrorHandler(logger))
-  return app
+
+  const listener = function usersigService(req: IncomingMessage, res: ServerResponse): void {
+    if (!tickets.handle(req, res)) app(req, res)
+  }
+  return Object.assign(listener, { routes: [...tickets.routes, ...expressRoutes(app)].sort() })
+}
+
+/** "METHOD /path" of every route Express serves (nested routers included). */
+function expressRoutes(app: Express): string[] {
+  type Layer = { route?: { path: string; methods: object }; handle?: unknown }
+  const routes = new Set<string>()
+  const walk = (stack: readonly Layer[]) => {
+    for (const layer of stack) {
+      if (layer.route) {
+        for (const method of Object.keys(layer.route.methods))
+          routes.add(`${method.toUpperCase()} ${layer.route.path}`)
+      }
+      const inner = (layer.handle as { stack?: Layer[] } | undefined)?.stack
+      if (Array.isArray(inner) && !layer.route) walk(inner)
+    }
+  }
+  walk((app as unknown as { router: { stack: Layer[] } }).router.stack)
+  return [...routes]
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/

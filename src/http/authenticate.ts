@@ -1,6 +1,5 @@
 // Caller authentication (static bearer tokens or JWTs) and authorisation (scopes and SDKAppIDs).
 import { createHash, timingSafeEqual } from 'node:crypto'
-import type { RequestHandler, Response } from 'express'
 import type { AppConfig, ClientConfig, Config, Scope } from '../config.js'
 import { ServiceError } from '../errors.js'
 import { createJwtVerifier } from './jwt.js'
@@ -19,29 +18,34 @@ export interface Caller {
 const BEARER = /^Bearer +([\x21-\x7e]{1,4096})$/i
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
 
+/** Authenticates one request's `Authorization` header against its configuration. */
+export type Authenticator = (
+  config: Config,
+  authorization: string | undefined,
+) => Caller | Promise<Caller>
+
 /**
  * Authenticates `Authorization: Bearer <token>` against the configuration the request started
- * with: a static client's token, or else a JWT when JWT callers are configured. The JWT verifier is built once per configuration (reloads build a new one).
+ * with: a static client's token (synchronously), or else a JWT when JWT callers are configured.
+ * Throws (or rejects with) 401 `unauthorized`, or 503 `auth_unavailable` when the identity
+ * provider cannot be reached. The JWT verifier is built once per configuration (reloads build a
+ * new one).
  */
-export function createAuthenticate(): RequestHandler {
+export function createAuthenticator(): Authenticator {
   const verifiers = new WeakMap<Config, (token: string) => Promise<Caller>>()
-  return async function authenticate(req, res, next) {
-    const config = res.locals.config as Config
-    const token = BEARER.exec(req.get('authorization') ?? '')?.[1]
-    if (token === undefined) return next(new ServiceError('unauthorized'))
+  return function authenticate(config, authorization) {
+    const token = BEARER.exec(authorization ?? '')?.[1]
+    if (token === undefined) throw new ServiceError('unauthorized')
     // Static tokens first: a hash compare is cheap, and a static token may look like a JWT.
-    let caller = staticCaller(config.clients, token)
-    if (caller === undefined && config.jwt !== null && JWT_SHAPE.test(token)) {
-      let verify = verifiers.get(config)
-      if (verify === undefined) {
-        verify = createJwtVerifier(config.jwt)
-        verifiers.set(config, verify)
-      }
-      caller = await verify(token)
+    const caller = staticCaller(config.clients, token)
+    if (caller !== undefined) return caller
+    if (config.jwt === null || !JWT_SHAPE.test(token)) throw new ServiceError('unauthorized')
+    let verify = verifiers.get(config)
+    if (verify === undefined) {
+      verify = createJwtVerifier(config.jwt)
+      verifiers.set(config, verify)
     }
-    if (caller === undefined) return next(new ServiceError('unauthorized'))
-    res.locals.caller = caller
-    return next()
+    return verify(token)
   }
 }
 
@@ -64,11 +68,6 @@ function staticCaller(clients: readonly ClientConfig[], token: string): Caller |
         via: 'token',
         rateLimitPerMinute: found.rateLimitPerMinute,
       }
-}
-
-/** The authenticated caller (set by authenticate). */
-export function callerOf(res: Response): Caller {
-  return res.locals.caller as Caller
 }
 
 /**

@@ -64,37 +64,57 @@ function fieldProblem({
   return { field: path.replace(/^\/body(?=\/|$)/, '') || '/', message }
 }
 
+/** A problem as it goes on the wire: status, headers, and the problem+json text. */
+export interface ProblemResponse {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: string
+}
+
+/**
+ * Logs a refused or failed request and renders its problem+json. Client errors are logged at
+ * debug; server errors at error, with the cause and stack, which the caller never sees.
+ */
+export function renderProblem(
+  logger: Logger,
+  problem: ServiceError,
+  requestId: string | undefined,
+): ProblemResponse {
+  if (problem.expose) {
+    logger.debug({ requestId, code: problem.code, status: problem.status }, 'request refused')
+  } else {
+    // The detail and the stack go to the log only; the caller gets the fixed title.
+    logger.error({ requestId, code: problem.code, err: problem.cause ?? problem }, 'request failed')
+  }
+  return {
+    status: problem.status,
+    headers: {
+      ...(problem.code === 'unauthorized' ? { 'WWW-Authenticate': 'Bearer realm="usersig"' } : {}),
+      ...problem.headers,
+      'Cache-Control': 'no-store',
+      'Content-Type': 'application/problem+json; charset=utf-8',
+    },
+    body: JSON.stringify({
+      type: `urn:usersig-service:problem:${problem.code}`,
+      title: ERRORS[problem.code].title,
+      status: problem.status,
+      ...(problem.expose && problem.detail !== undefined ? { detail: problem.detail } : {}),
+      code: problem.code,
+      ...(requestId === undefined ? {} : { requestId }),
+      ...(problem.expose && problem.errors !== undefined ? { errors: problem.errors } : {}),
+    }),
+  }
+}
+
 export function createErrorHandler(logger: Logger): ErrorRequestHandler {
   return function errorHandler(error, _req, res, next) {
     if (res.headersSent) return next(error)
-    const problem = toServiceError(error)
-    const requestId = res.locals.requestId as string | undefined
-    if (problem.expose) {
-      logger.debug({ requestId, code: problem.code, status: problem.status }, 'request refused')
-    } else {
-      // The detail and the stack go to the log only; the caller gets the fixed title.
-      logger.error(
-        { requestId, code: problem.code, err: problem.cause ?? problem },
-        'request failed',
-      )
-    }
-    if (problem.code === 'unauthorized') res.set('WWW-Authenticate', 'Bearer realm="usersig"')
-    if (problem.headers !== undefined) res.set(problem.headers)
-    res
-      .status(problem.status)
-      .set('Cache-Control', 'no-store')
-      .type('application/problem+json')
-      .send(
-        JSON.stringify({
-          type: `urn:usersig-service:problem:${problem.code}`,
-          title: ERRORS[problem.code].title,
-          status: problem.status,
-          ...(problem.expose && problem.detail !== undefined ? { detail: problem.detail } : {}),
-          code: problem.code,
-          ...(requestId === undefined ? {} : { requestId }),
-          ...(problem.expose && problem.errors !== undefined ? { errors: problem.errors } : {}),
-        }),
-      )
+    const problem = renderProblem(
+      logger,
+      toServiceError(error),
+      res.locals.requestId as string | undefined,
+    )
+    res.status(problem.status).set(problem.headers).send(problem.body)
     return undefined
   }
 }

@@ -1,5 +1,4 @@
 // POST /usersig, /usersig/batch and /privatemapkey: issue tickets for a granted app, within its limits.
-import type { RequestHandler, Response } from 'express'
 import type { AppConfig, Config, Scope } from '../config.js'
 import { ServiceError } from '../errors.js'
 import type { Logger } from '../logger.js'
@@ -12,13 +11,25 @@ import {
   signUserSig,
   type PrivilegeName,
 } from '../usersig/index.js'
-import { authorizedApp, callerOf } from './authenticate.js'
+import { authorizedApp, type Caller } from './authenticate.js'
 
 export interface TicketDeps {
   readonly clock: () => number
   readonly logger: Logger
   readonly metrics: Metrics
 }
+
+/** One authenticated request, its body already checked against openapi.yaml. */
+export interface TicketRequest<Body> {
+  /** The configuration the request started with, even if a reload lands meanwhile. */
+  readonly config: Config
+  readonly caller: Caller
+  readonly requestId: string
+  readonly body: Body
+}
+
+/** A ticket route: the JSON it answers with 200, or a thrown ServiceError. */
+export type TicketHandler<Body> = (request: TicketRequest<Body>) => unknown
 
 /** What every issuance decides once: the app, the expire and the issue time. */
 interface Issuance {
@@ -33,13 +44,13 @@ interface Issuance {
  */
 function admit(
   deps: TicketDeps,
-  res: Response,
+  request: TicketRequest<{ sdkAppId: number; expire?: number | undefined }>,
   scope: Scope,
-  request: { sdkAppId: number; expire?: number | undefined },
   defaultExpire: (app: AppConfig) => number,
 ): Issuance {
-  const app = authorizedApp(callerOf(res), scope, request.sdkAppId, res.locals.config as Config)
-  const expire = request.expire ?? defaultExpire(app)
+  const { body } = request
+  const app = authorizedApp(request.caller, scope, body.sdkAppId, request.config)
+  const expire = body.expire ?? defaultExpire(app)
   if (expire < app.minExpire || expire > app.maxExpire) {
     const message = `expire must be from ${app.minExpire} to ${app.maxExpire} seconds for this SDKAppID`
     throw new ServiceError('expire_out_of_range', message, {
@@ -60,12 +71,12 @@ function checkUserIdOf(app: AppConfig, userId: string): void {
 }
 
 /**
- * Counts and audits issued tickets (never the tickets themselves), marks the response
- * uncacheable, and returns the response fields every issuance shares.
+ * Counts and audits issued tickets (never the tickets themselves) and returns the response
+ * fields every issuance shares.
  */
 function recordIssue(
   deps: TicketDeps,
-  res: Response,
+  request: TicketRequest<unknown>,
   kind: 'usersig' | 'privatemapkey',
   { app, expire, now }: Issuance,
   audit: Record<string, unknown>,
@@ -76,8 +87,8 @@ function recordIssue(
   deps.logger.info(
     {
       audit: `${kind}.issued`,
-      requestId: res.locals.requestId,
-      client: callerOf(res).id,
+      requestId: request.requestId,
+      client: request.caller.id,
       sdkAppId: app.sdkAppId,
       ...audit,
       expire,
@@ -85,7 +96,6 @@ function recordIssue(
     },
     kind === 'usersig' ? 'UserSig issued' : 'PrivateMapKey issued',
   )
-  res.set('Cache-Control', 'no-store')
   return {
     sdkAppId: app.sdkAppId,
     expire,
@@ -95,30 +105,34 @@ function recordIssue(
   }
 }
 
-export function issueUserSig(deps: TicketDeps): RequestHandler {
-  return function issueUserSigHandler(req, res) {
-    const body = req.body as { sdkAppId: number; userId: string; expire?: number }
-    const issuance = admit(deps, res, 'usersig:issue', body, (app) => app.defaultExpire)
+export function issueUserSig(
+  deps: TicketDeps,
+): TicketHandler<{ sdkAppId: number; userId: string; expire?: number }> {
+  return function issueUserSigHandler(request) {
+    const { body } = request
+    const issuance = admit(deps, request, 'usersig:issue', (app) => app.defaultExpire)
     const { app, expire, now } = issuance
     checkUserIdOf(app, body.userId)
     const userSig = signUserSig(
       { sdkAppId: app.sdkAppId, userId: body.userId, expire, now },
       app.signingKey,
     )
-    const shared = recordIssue(deps, res, 'usersig', issuance, { userId: body.userId })
-    res.json({ userSig, ...shared, userId: body.userId })
+    const shared = recordIssue(deps, request, 'usersig', issuance, { userId: body.userId })
+    return { userSig, ...shared, userId: body.userId }
   }
 }
 
 /**
  * POST /usersig/batch: tickets for many users of one app in one call (at most 1000: openapi.yaml
- * bounds the list, and the request validator enforces it). The caller, the app and
+ * bounds the list, and the compiled contract enforces it). The caller, the app and
  * the expire are checked once; each user id against the app's policy, with a per-item error.
  */
-export function issueUserSigBatch(deps: TicketDeps): RequestHandler {
-  return function issueUserSigBatchHandler(req, res) {
-    const body = req.body as { sdkAppId: number; expire?: number; userIds: string[] }
-    const issuance = admit(deps, res, 'usersig:issue', body, (app) => app.defaultExpire)
+export function issueUserSigBatch(
+  deps: TicketDeps,
+): TicketHandler<{ sdkAppId: number; expire?: number; userIds: string[] }> {
+  return function issueUserSigBatchHandler(request) {
+    const { body } = request
+    const issuance = admit(deps, request, 'usersig:issue', (app) => app.defaultExpire)
     const { app, expire, now } = issuance
     const issuedTo: string[] = []
     const results = body.userIds.map((userId) => {
@@ -133,18 +147,18 @@ export function issueUserSigBatch(deps: TicketDeps): RequestHandler {
     // One audit line for the batch, naming every user a ticket went to.
     const shared = recordIssue(
       deps,
-      res,
+      request,
       'usersig',
       issuance,
       { userIds: issuedTo },
       issuedTo.length,
     )
-    res.json({
+    return {
       ...shared,
       issued: issuedTo.length,
       failed: results.length - issuedTo.length,
       results,
-    })
+    }
   }
 }
 
@@ -157,14 +171,13 @@ interface PrivateMapKeyBody {
   privileges: number | PrivilegeName[]
 }
 
-export function issuePrivateMapKey(deps: TicketDeps): RequestHandler {
-  return function issuePrivateMapKeyHandler(req, res) {
-    const body = req.body as PrivateMapKeyBody
+export function issuePrivateMapKey(deps: TicketDeps): TicketHandler<PrivateMapKeyBody> {
+  return function issuePrivateMapKeyHandler(request) {
+    const { body } = request
     const issuance = admit(
       deps,
-      res,
+      request,
       'privatemapkey:issue',
-      body,
       (app) => app.privateMapKeyDefaultExpire,
     )
     const { app, expire, now } = issuance
@@ -193,12 +206,12 @@ export function issuePrivateMapKey(deps: TicketDeps): RequestHandler {
       throw error
     }
     const privileges = privilegeMap(body.privileges)
-    const shared = recordIssue(deps, res, 'privatemapkey', issuance, {
+    const shared = recordIssue(deps, request, 'privatemapkey', issuance, {
       userId: body.userId,
       ...room,
       privileges,
     })
-    res.json({
+    return {
       privateMapKey,
       ...shared,
       userId: body.userId,
@@ -206,6 +219,6 @@ export function issuePrivateMapKey(deps: TicketDeps): RequestHandler {
       strRoomId: 'strRoomId' in room ? room.strRoomId : null,
       privileges,
       privilegeNames: privilegeNames(privileges),
-    })
+    }
   }
 }

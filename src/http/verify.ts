@@ -1,10 +1,9 @@
 // POST /usersig/verify: the codec's verdict on a ticket, with a hint; never the expected signature.
-import type { RequestHandler } from 'express'
-import type { Config } from '../config.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
 import { verifyUserSig, type TicketErrorCode } from '../usersig/index.js'
-import { authorizedApp, callerOf } from './authenticate.js'
+import { authorizedApp } from './authenticate.js'
+import type { TicketHandler } from './tickets.js'
 
 /** What a developer should do about each failure. */
 export const HINTS: Record<TicketErrorCode, string> = {
@@ -36,11 +35,9 @@ interface VerifyBody {
   kind?: 'usersig' | 'privatemapkey' | 'any'
 }
 
-export function verifyTicket(deps: VerifyDeps): RequestHandler {
-  return function verifyTicketHandler(req, res) {
-    const body = req.body as VerifyBody
-    const config = res.locals.config as Config
-    const app = authorizedApp(callerOf(res), 'usersig:verify', body.sdkAppId, config)
+export function verifyTicket(deps: VerifyDeps): TicketHandler<VerifyBody> {
+  return function verifyTicketHandler({ body, config, caller, requestId }) {
+    const app = authorizedApp(caller, 'usersig:verify', body.sdkAppId, config)
     const verdict = verifyUserSig(body.userSig, app.keys, {
       sdkAppId: body.sdkAppId,
       userId: body.userId,
@@ -51,8 +48,8 @@ export function verifyTicket(deps: VerifyDeps): RequestHandler {
     deps.metrics.verified.inc({ sdkappid: String(app.sdkAppId), outcome: verdict.code ?? 'valid' })
     deps.logger.info(
       {
-        requestId: res.locals.requestId,
-        client: callerOf(res).id,
+        requestId,
+        client: caller.id,
         sdkAppId: app.sdkAppId,
         valid: verdict.valid,
         code: verdict.code,
@@ -60,8 +57,6 @@ export function verifyTicket(deps: VerifyDeps): RequestHandler {
       },
       'ticket verified',
     )
-    res
-      .set('Cache-Control', 'no-store')
-      .json(verdict.valid ? verdict : { ...verdict, hint: HINTS[verdict.code] })
+    return verdict.valid ? verdict : { ...verdict, hint: HINTS[verdict.code] }
   }
 }

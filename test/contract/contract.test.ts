@@ -1,6 +1,5 @@
 // openapi.yaml, the error tables, the routes, README and .env.example must say the same thing.
 import { readFileSync } from 'node:fs'
-import type { Express } from 'express'
 import { parse } from 'yaml'
 import { createApp } from '../../src/app.js'
 import { CONFIG_VARIABLES, loadConfig } from '../../src/config.js'
@@ -27,24 +26,6 @@ function tableAfter(heading: string): [string, string][] {
     .map((cells) => [cells[1] as string, cells[2] as string])
 }
 
-function routesOf(app: Express): string[] {
-  const router = (
-    app as unknown as { router: { stack: { route?: { path: string; methods: object } }[] } }
-  ).router
-  const routes: string[] = []
-  const walk = (stack: { route?: { path: string; methods: object }; handle?: unknown }[]) => {
-    for (const layer of stack) {
-      if (layer.route)
-        for (const m of Object.keys(layer.route.methods))
-          routes.push(`${m.toUpperCase()} ${layer.route.path}`)
-      const inner = (layer.handle as { stack?: typeof stack } | undefined)?.stack
-      if (Array.isArray(inner) && !layer.route) walk(inner)
-    }
-  }
-  walk(router.stack)
-  return [...new Set(routes)].sort()
-}
-
 describe('contract', () => {
   test('the spec enumerates exactly the error codes, ticket codes and privileges of the code', () => {
     expect(spec.components.schemas.ErrorCode?.enum).toEqual(Object.keys(ERRORS))
@@ -55,7 +36,7 @@ describe('contract', () => {
   test('every route the app serves is in the spec, and every spec operation is served', () => {
     const app = createApp({ config: loadConfig({}), logger: createLogger('silent') })
     // the page's own assets (/docs/*, /debug/*) are files, not API operations
-    const served = routesOf(app).filter((r) => !r.includes('/docs') && !r.startsWith('GET /debug/'))
+    const served = app.routes.filter((r) => !r.includes('/docs') && !r.startsWith('GET /debug/'))
     const specified = Object.entries(spec.paths)
       .flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`))
       .sort()

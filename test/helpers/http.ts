@@ -2,9 +2,8 @@
 // each run, a fixed clock, captured log lines, and whole-body problem+json expectations.
 import { createHash, createHmac, randomBytes } from 'node:crypto'
 import { deflateSync } from 'node:zlib'
-import type { Express } from 'express'
 import request from 'supertest'
-import { createApp } from '../../src/app.js'
+import { createApp, type App } from '../../src/app.js'
 import { loadConfig, type Config } from '../../src/config.js'
 import { ERRORS, type ErrorCode } from '../../src/errors.js'
 import type { Lifecycle } from '../../src/http/operations.js'
@@ -87,7 +86,7 @@ export interface BuildOptions {
 }
 
 export interface TestApp {
-  readonly app: Express
+  readonly app: App
   readonly config: Config
   /** Every log line, raw, as pino wrote it. */
   readonly logLines: string[]
@@ -125,12 +124,7 @@ export function buildApp(options: BuildOptions = {}): TestApp {
 }
 
 /** A POST with a JSON body and a bearer token. */
-export function post(
-  app: Express,
-  path: string,
-  token: string | null,
-  body: unknown,
-): request.Test {
+export function post(app: App, path: string, token: string | null, body: unknown): request.Test {
   const req = request(app).post(path)
   if (token !== null) req.set('Authorization', `Bearer ${token}`)
   return req.send(body as object)

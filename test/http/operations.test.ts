@@ -110,6 +110,7 @@ describe('GET /metrics', () => {
       userSig: expired,
     })
     await post(app, '/usersig', null, { sdkAppId: APP_A, userId: 'alice-metrics' })
+    await request(app).get('/nope')
 
     const res = await request(app).get('/metrics')
 
@@ -122,7 +123,9 @@ describe('GET /metrics', () => {
         'http_requests_total{method="POST",route="/usersig",status="200"} 1',
         'http_requests_total{method="POST",route="/usersig/verify",status="200"} 2',
         'http_requests_total{method="POST",route="/privatemapkey",status="200"} 1',
-        'http_requests_total{method="POST",route="unmatched",status="401"} 1',
+        // A refused request counts under its route; a path no route has, as unmatched.
+        'http_requests_total{method="POST",route="/usersig",status="401"} 1',
+        'http_requests_total{method="GET",route="unmatched",status="404"} 1',
         `usersig_tickets_issued_total{kind="usersig",sdkappid="${APP_A}",key_id="2026-11"} 1`,
         `usersig_tickets_issued_total{kind="privatemapkey",sdkappid="${APP_A}",key_id="2026-11"} 1`,
         `usersig_tickets_verified_total{sdkappid="${APP_A}",outcome="valid"} 1`,
