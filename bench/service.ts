@@ -6,7 +6,7 @@ import { execFileSync, fork, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
-import { freePort, processRssMb, waitForPort } from './support.js'
+import { freePort, processRssMb, shippedNodeFlags, waitForPort } from './support.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 5)
@@ -17,9 +17,13 @@ const SDKAPPID = 1400000000
 const SECRET = randomBytes(32).toString('hex')
 const TOKEN = randomBytes(24).toString('base64url')
 
+const SHIPPED_FLAGS = shippedNodeFlags()
+
 interface Case {
   readonly name: string
   readonly script: string
+  /** Node flags: the shipped ones for the service, none for the baselines. */
+  readonly nodeFlags: readonly string[]
   readonly env: Record<string, string>
   readonly auth: boolean
 }
@@ -42,10 +46,22 @@ const serviceEnv = (workers: number): Record<string, string> => ({
 })
 
 const CASES: readonly Case[] = [
-  { name: 'service', script: 'dist/main.js', env: serviceEnv(1), auth: true },
-  { name: 'naive', script: 'bench/naive-server.mjs', env: {}, auth: false },
-  { name: 'hello', script: 'bench/hello-server.mjs', env: {}, auth: false },
-  { name: 'service x2 workers', script: 'dist/main.js', env: serviceEnv(2), auth: true },
+  {
+    name: 'service',
+    script: 'dist/main.js',
+    nodeFlags: SHIPPED_FLAGS,
+    env: serviceEnv(1),
+    auth: true,
+  },
+  { name: 'naive', script: 'bench/naive-server.mjs', nodeFlags: [], env: {}, auth: false },
+  { name: 'hello', script: 'bench/hello-server.mjs', nodeFlags: [], env: {}, auth: false },
+  {
+    name: 'service x2 workers',
+    script: 'dist/main.js',
+    nodeFlags: SHIPPED_FLAGS,
+    env: serviceEnv(2),
+    auth: true,
+  },
 ]
 
 interface Running {
@@ -56,8 +72,8 @@ interface Running {
 async function start(c: Case): Promise<Running> {
   const port = await freePort()
   const child = fork(`${ROOT}/${c.script}`, [], {
-    // Not this script's `--import tsx`: every case runs as plain `node`, as shipped.
-    execArgv: [],
+    // Not this script's `--import tsx`: every case runs as plain `node`, the service as shipped.
+    execArgv: [...c.nodeFlags],
     env: {
       PATH: process.env.PATH ?? '',
       PORT: String(port),
@@ -170,7 +186,10 @@ async function main(): Promise<void> {
     expire: 86400,
     userIds: Array.from({ length: BATCH_SIZE }, (_, i) => `user_${i}`),
   }
-  const rssAtStart = rssMb((running.get('service') as Running).child.pid as number)
+  const serviceRss = () => rssMb((running.get('service') as Running).child.pid as number)
+  const rssAtStart = serviceRss()
+  // After each round: repeated runs must not make the process grow.
+  const rssAfterRound: number[] = []
 
   for (let round = 0; round < ROUNDS; round++) {
     for (const c of CASES) {
@@ -186,9 +205,10 @@ async function main(): Promise<void> {
           await load(run, '/usersig/batch', batchBody, true),
         )
     }
+    rssAfterRound.push(serviceRss())
     process.stderr.write(`round ${round + 1}/${ROUNDS} done\n`)
   }
-  const rssAtEnd = rssMb((running.get('service') as Running).child.pid as number)
+  const rssAtEnd = rssAfterRound.at(-1) ?? rssAtStart
   for (const run of running.values()) run.child.kill('SIGTERM')
 
   const summary: Record<string, Sample> = {}
@@ -244,10 +264,21 @@ async function main(): Promise<void> {
       String(s.errors).padStart(7),
     )
   }
-  console.log(`service RSS: ${rssAtStart} MB at start, ${rssAtEnd} MB after all rounds`)
+  console.log(
+    `service RSS: ${rssAtStart} MB at start; after each round ${rssAfterRound.join(', ')} MB; ` +
+      `peak under load ${Math.max(
+        ...Object.entries(summary)
+          .filter(([k]) => k.startsWith('service POST'))
+          .map(([, s]) => s.rssMb),
+      )} MB`,
+  )
   for (const [name, value] of Object.entries(ratios)) console.log(`  ${name.padEnd(28)} ${value}x`)
   console.log(
-    JSON.stringify({ ratios, rss: { startMb: rssAtStart, endMb: rssAtEnd }, cases: summary }),
+    JSON.stringify({
+      ratios,
+      rss: { startMb: rssAtStart, afterRoundMb: rssAfterRound, endMb: rssAtEnd },
+      cases: summary,
+    }),
   )
 }
 

@@ -6,7 +6,7 @@ import { fork } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
-import { freePort, processRssMb, waitForPort } from './support.js'
+import { freePort, processRssMb, shippedNodeFlags, waitForPort } from './support.js'
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 30)
 const RATE = Number(process.env.SOAK_RATE ?? 500)
@@ -40,7 +40,11 @@ async function main(): Promise<void> {
       ]),
     },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-    execArgv: process.env.SOAK_MAIN?.endsWith('.ts') ? ['--import', 'tsx'] : [],
+    // The shipped node flags; and tsx when the tests soak the TypeScript source.
+    execArgv: [
+      ...(process.env.SOAK_MAIN?.endsWith('.ts') ? ['--import', 'tsx'] : []),
+      ...shippedNodeFlags(),
+    ],
   })
   await waitForPort(port, 'the service')
   const url = `http://127.0.0.1:${port}`

@@ -2,6 +2,16 @@
 import { readFileSync } from 'node:fs'
 import { connect, createServer } from 'node:net'
 
+/** The node flags of the image's command line (the Dockerfile's exec-form CMD): the service as shipped. */
+export function shippedNodeFlags(): string[] {
+  const dockerfile = readFileSync(new URL('../Dockerfile', import.meta.url), 'utf8')
+  const command = JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)?.[1] ?? '[]') as string[]
+  if (command[0] !== 'node' || command.at(-1) !== 'dist/main.js') {
+    throw new Error(`unexpected Dockerfile CMD: ${JSON.stringify(command)}`)
+  }
+  return command.slice(1, -1)
+}
+
 export async function freePort(): Promise<number> {
   const server = createServer().listen(0, '127.0.0.1')
   await new Promise((resolve) => server.once('listening', resolve))

@@ -8,25 +8,13 @@ export const notFound: RequestHandler = function notFound(_req, _res, next) {
   next(new ServiceError('not_found'))
 }
 
-/** Turns anything thrown into a ServiceError: ours as is, framework errors by their status. */
+/**
+ * Turns anything thrown into a ServiceError: ours as is, framework errors (Express, its static
+ * files, express-openapi-validator on the operations routes) by their status.
+ */
 export function toServiceError(error: unknown): ServiceError {
   if (error instanceof ServiceError) return error
   const e = error as { type?: unknown; status?: unknown; errors?: unknown } | null
-  // body-parser (express.json)
-  if (e?.type === 'entity.parse.failed')
-    return new ServiceError('malformed_json', undefined, { cause: error })
-  if (e?.type === 'entity.too.large')
-    return new ServiceError('payload_too_large', undefined, { cause: error })
-  if (e?.type === 'encoding.unsupported') {
-    const detail = 'Send the JSON body uncompressed (no Content-Encoding).'
-    return new ServiceError('unsupported_media_type', detail, { cause: error })
-  }
-  if (e?.type === 'charset.unsupported') {
-    return new ServiceError('unsupported_media_type', 'The body must be UTF-8 JSON.', {
-      cause: error,
-    })
-  }
-  // express-openapi-validator
   const byStatus: Partial<Record<number, ErrorCode>> = {
     400: 'invalid_request',
     404: 'not_found',

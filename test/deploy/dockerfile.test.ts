@@ -33,6 +33,7 @@ const runtime = stages.at(-1) as Stage
 const buildStages = stages.slice(0, -1)
 const pkg = JSON.parse(readFileSync(new URL('package.json', ROOT), 'utf8')) as {
   engines: { node: string }
+  scripts: Record<string, string>
 }
 
 test('dockerfile-utils finds no problem', () => {
@@ -130,11 +131,20 @@ test('the runtime runs as a numeric, non-root user, with NODE_ENV=production', (
   expect(ofKind(runtime, 'STOPSIGNAL').map((s) => s.getArgumentsContent())).not.toContain('SIGKILL')
 })
 
-test('CMD is exec form `node dist/main.js`: no shell, no npm, so SIGTERM reaches node', () => {
+test('CMD is exec form `node [flags] dist/main.js`: no shell, no npm, so SIGTERM reaches node', () => {
   const cmds = ofKind(runtime, 'CMD')
   expect(cmds).toHaveLength(1)
-  expect(execForm(defined(cmds[0], 'CMD'))).toEqual(['node', 'dist/main.js'])
+  expect(execForm(defined(cmds[0], 'CMD'))).toEqual([
+    'node',
+    '--max-semi-space-size=4',
+    'dist/main.js',
+  ])
   expect(existsSync(new URL('src/main.ts', ROOT))).toBe(true)
+})
+
+test('`npm start` runs the same command line as the image (after building)', () => {
+  const command = (execForm(defined(ofKind(runtime, 'CMD')[0], 'CMD')) ?? []).join(' ')
+  expect(pkg.scripts.start).toBe(`npm run build --silent && ${command}`)
 })
 
 test('HEALTHCHECK: exec form through node, on /healthz, with an interval and a timeout', () => {
