@@ -2,17 +2,15 @@
 // The ticket routes run on plain node:http (src/http/ticket-api.ts); Express serves the rest.
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { fileURLToPath } from 'node:url'
 import express, { type Express, type RequestHandler } from 'express'
-import * as OpenApiValidator from 'express-openapi-validator'
 import helmet from 'helmet'
 import type { Config } from './config.js'
 import { LiveConfig } from './live-config.js'
 import type { Logger } from './logger.js'
 import { createMetrics, type Metrics } from './metrics.js'
-import { compileContract } from './http/contract.js'
+import { compileContract, methodNotAllowed } from './http/contract.js'
 import { debugPageRouter } from './http/debug-page.js'
-import { OPENAPI_PATH, operationsRouter, type Lifecycle } from './http/operations.js'
+import { operationsRouter, type Lifecycle } from './http/operations.js'
 import { createErrorHandler, notFound } from './http/problem.js'
 import { createTicketApi } from './http/ticket-api.js'
 
@@ -46,13 +44,14 @@ export function createApp(deps: AppDeps): App {
   const lifecycle = deps.lifecycle ?? { shuttingDown: false }
   const validateResponses = deps.validateResponses ?? false
 
+  const contract = compileContract()
   const tickets = createTicketApi({
     live,
     lifecycle,
     clock,
     logger,
     metrics,
-    contract: compileContract(),
+    contract,
     validateResponses,
   })
 
@@ -72,15 +71,7 @@ export function createApp(deps: AppDeps): App {
     }),
   )
   app.use(debugPageRouter())
-  app.use(
-    OpenApiValidator.middleware({
-      apiSpec: fileURLToPath(OPENAPI_PATH),
-      validateRequests: { allowUnknownQueryParameters: false, coerceTypes: false },
-      validateResponses,
-      validateSecurity: false,
-      ignorePaths: /^\/(docs|debug)\//,
-    }),
-  )
+  app.use(methodNotAllowed(contract))
   app.use(notFound)
   app.use(createErrorHandler(logger))
 

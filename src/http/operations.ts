@@ -1,12 +1,10 @@
 // Health, readiness, metrics and the contract: unauthenticated, and showing no secrets.
 import { readFileSync } from 'node:fs'
 import { Router } from 'express'
-import swaggerUi from 'swagger-ui-express'
 import type { Config } from '../config.js'
 import type { LiveConfig } from '../live-config.js'
 import type { Metrics } from '../metrics.js'
-
-export const OPENAPI_PATH = new URL('../../openapi.yaml', import.meta.url)
+import { OPENAPI_PATH } from './contract.js'
 
 export interface Lifecycle {
   shuttingDown: boolean
@@ -42,11 +40,17 @@ export function operationsRouter(deps: {
   router.get('/openapi.yaml', function openapi(_req, res) {
     res.type('application/yaml').send(spec)
   })
-  // Rendered docs: swagger-ui's own files, no inline script, so helmet's CSP holds.
-  router.use(
-    '/docs',
-    swaggerUi.serve,
-    swaggerUi.setup(undefined, { swaggerOptions: { url: '/openapi.yaml' } }),
-  )
+  // Rendered docs: swagger-ui's own files, no inline script, so helmet's CSP holds. swagger-ui
+  // (~5 MB resident) is loaded on the first /docs request, not at start.
+  let docs: Promise<Router> | undefined
+  router.use('/docs', function renderedDocs(req, res, next) {
+    docs ??= import('swagger-ui-express').then(({ default: swaggerUi }) =>
+      Router().use(
+        swaggerUi.serve,
+        swaggerUi.setup(undefined, { swaggerOptions: { url: '/openapi.yaml' } }),
+      ),
+    )
+    docs.then((served) => served(req, res, next), next)
+  })
   return router
 }

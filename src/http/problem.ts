@@ -1,6 +1,6 @@
 // The one error serializer: every failure becomes RFC 9457 problem+json with a stable code.
 import type { ErrorRequestHandler, RequestHandler } from 'express'
-import { ERRORS, ServiceError, type ErrorCode, type FieldProblem } from '../errors.js'
+import { ERRORS, ServiceError, type ErrorCode } from '../errors.js'
 import type { Logger } from '../logger.js'
 
 /** Unknown routes. */
@@ -10,46 +10,22 @@ export const notFound: RequestHandler = function notFound(_req, _res, next) {
 
 /**
  * Turns anything thrown into a ServiceError: ours as is, framework errors (Express, its static
- * files, express-openapi-validator on the operations routes) by their status.
+ * files) by their status.
  */
 export function toServiceError(error: unknown): ServiceError {
   if (error instanceof ServiceError) return error
-  const e = error as { type?: unknown; status?: unknown; errors?: unknown } | null
-  const byStatus: Partial<Record<number, ErrorCode>> = {
-    400: 'invalid_request',
-    404: 'not_found',
-    405: 'method_not_allowed',
-    413: 'payload_too_large',
-    415: 'unsupported_media_type',
-  }
-  const code = typeof e?.status === 'number' ? byStatus[e.status] : undefined
-  if (code === 'invalid_request' && Array.isArray(e?.errors)) {
-    return new ServiceError(code, 'The request does not match the API contract; see errors.', {
-      errors: (e.errors as { path?: string; message?: string }[]).map(fieldProblem),
-      cause: error,
-    })
-  }
-  if (code === 'method_not_allowed') {
-    // RFC 9110: a 405 names the methods the resource allows.
-    const allow = (e as { headers?: { Allow?: unknown } }).headers?.Allow
-    return new ServiceError(code, undefined, {
-      cause: error,
-      headers: typeof allow === 'string' ? { Allow: allow } : undefined,
-    })
-  }
-  if (code !== undefined) return new ServiceError(code, undefined, { cause: error })
-  return new ServiceError('internal_error', undefined, { cause: error })
+  const status = (error as { status?: unknown } | null)?.status
+  const code = typeof status === 'number' ? BY_STATUS[status] : undefined
+  return new ServiceError(code ?? 'internal_error', undefined, { cause: error })
 }
 
-function fieldProblem({
-  path = '',
-  message = 'is invalid',
-}: {
-  path?: string
-  message?: string
-}): FieldProblem {
-  // The validator reports "/body/expire"; callers know the field as "/expire".
-  return { field: path.replace(/^\/body(?=\/|$)/, '') || '/', message }
+// What Express itself may throw (a malformed URL is 400); anything else is a 500.
+const BY_STATUS: Partial<Record<number, ErrorCode>> = {
+  400: 'invalid_request',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
 }
 
 /** A problem as it goes on the wire: status, headers, and the problem+json text. */

@@ -15,7 +15,12 @@ import type { Config } from '../config.js'
 import { ServiceError } from '../errors.js'
 import type { LiveConfig } from '../live-config.js'
 import { createAuthenticator } from './authenticate.js'
-import type { Contract, OperationContract } from './contract.js'
+import {
+  CONTRACT_MISMATCH,
+  unknownQueryParameters,
+  type Contract,
+  type OperationContract,
+} from './contract.js'
 import type { Lifecycle } from './operations.js'
 import { renderProblem, toServiceError } from './problem.js'
 import { createRateLimiter } from './rate-limit.js'
@@ -34,7 +39,6 @@ export const BODY_LIMIT_BYTES = 16 * 1024
 export const BATCH_BODY_LIMIT_BYTES = 64 * 1024
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/
-const CONTRACT_MISMATCH = 'The request does not match the API contract; see errors.'
 
 export interface TicketApiDeps extends TicketDeps {
   readonly live: LiveConfig
@@ -202,13 +206,7 @@ function isTicketPath(path: string): boolean {
 /** The ticket routes take no query parameters; any is named as a contract problem. */
 function checkQuery(query: string): void {
   const names = [...new Set(new URLSearchParams(query).keys())]
-  if (names.length === 0) return
-  throw new ServiceError('invalid_request', CONTRACT_MISMATCH, {
-    errors: names.map((name) => ({
-      field: `/query/${name}`,
-      message: `Unknown query parameter '${name}'`,
-    })),
-  })
+  if (names.length > 0) throw unknownQueryParameters(names)
 }
 
 const UNSUPPORTED_TYPE = () => new ServiceError('unsupported_media_type')

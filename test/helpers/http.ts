@@ -163,7 +163,7 @@ export function expectProblem(
   expect(res.headers['x-request-id']).toEqual(expect.any(String))
 }
 
-/** The 400 body express-openapi-validator errors turn into, naming each field. */
+/** The 400 body a request outside openapi.yaml gets, naming each field. */
 export function expectInvalidRequest(res: request.Response, fields: readonly string[]): void {
   expectProblem(res, 400, 'invalid_request', {
     detail: 'The request does not match the API contract; see errors.',
