@@ -11,6 +11,7 @@ import { freePort, processRssMb, shippedNodeFlags, waitForPort } from './support
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 5)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2)
+const WARMUP_S = 2
 const CONNECTIONS = 50
 const BATCH_SIZE = 100
 const SDKAPPID = 1400000000
@@ -130,14 +131,20 @@ interface Sample {
   errors: number
 }
 
-async function load(run: Running, path: string, body: unknown, auth: boolean): Promise<Sample> {
+async function load(
+  run: Running,
+  path: string,
+  body: unknown,
+  auth: boolean,
+  duration = DURATION_S,
+): Promise<Sample> {
   let peak = 0
   const sampler = setInterval(() => (peak = Math.max(peak, rssMb(run.child.pid as number))), 500)
   const result = await autocannon({
     url: `http://127.0.0.1:${run.port}${path}`,
     method: 'POST',
     connections: CONNECTIONS,
-    duration: DURATION_S,
+    duration,
     headers: {
       'content-type': 'application/json',
       ...(auth ? { authorization: `Bearer ${TOKEN}` } : {}),
@@ -185,6 +192,13 @@ async function main(): Promise<void> {
     sdkAppId: SDKAPPID,
     expire: 86400,
     userIds: Array.from({ length: BATCH_SIZE }, (_, i) => `user_${i}`),
+  }
+  // Warm-up, not recorded: every case's JIT settles before the first measured round.
+  for (const c of CASES) {
+    const run = running.get(c.name) as Running
+    await load(run, '/usersig', issueBody, c.auth, WARMUP_S)
+    await load(run, '/usersig/verify', verifyBodies.get(c.name), c.auth, WARMUP_S)
+    if (c.name === 'service') await load(run, '/usersig/batch', batchBody, true, WARMUP_S)
   }
   const serviceRss = () => rssMb((running.get('service') as Running).child.pid as number)
   const rssAtStart = serviceRss()
@@ -244,7 +258,7 @@ async function main(): Promise<void> {
   }
 
   console.log(
-    `\nnode ${process.version}, ${CONNECTIONS} connections, ${DURATION_S} s x ${ROUNDS} interleaved rounds per case (median)`,
+    `\nnode ${process.version}, ${CONNECTIONS} connections, ${WARMUP_S} s warm-up then ${DURATION_S} s x ${ROUNDS} interleaved rounds per case (median)`,
   )
   console.log(
     'case'.padEnd(44),
@@ -265,7 +279,7 @@ async function main(): Promise<void> {
     )
   }
   console.log(
-    `service RSS: ${rssAtStart} MB at start; after each round ${rssAfterRound.join(', ')} MB; ` +
+    `service RSS: ${rssAtStart} MB after warm-up; after each round ${rssAfterRound.join(', ')} MB; ` +
       `peak under load ${Math.max(
         ...Object.entries(summary)
           .filter(([k]) => k.startsWith('service POST'))
