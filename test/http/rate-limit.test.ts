@@ -37,6 +37,9 @@ test('a burst past the caller limit gets 429 with standard RateLimit headers; ot
   const refused = await issue(limited)
   expectProblem(refused, 429, 'rate_limited')
   expect(refused.headers.ratelimit).toMatch(/^"5-in-1min"; r=0; t=\d+/)
+  // RFC 9110: when to come back, in seconds (the window's end)
+  expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(0)
+  expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(60)
   // another caller, under the default limit, is not affected
   for (let i = 0; i < 10; i++) expect((await issue(TOKENS.chat)).status).toBe(200)
 })

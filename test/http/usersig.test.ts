@@ -241,6 +241,15 @@ describe('POST /usersig refuses a body outside the contract', () => {
     expectProblem(res, 400, 'malformed_json')
   })
 
+  test('a UTF-8 byte order mark before the JSON is skipped, as express.json skipped it', async () => {
+    const res = await withToken(request(app).post('/usersig'))
+      .type('application/json')
+      .send(`\ufeff${JSON.stringify({ sdkAppId: APP_A, userId: 'alice' })}`)
+
+    expect(res.status).toBe(200)
+    expect(res.body.userId).toBe('alice')
+  })
+
   test('text/plain -> 415 unsupported_media_type', async () => {
     const res = await withToken(request(app).post('/usersig'))
       .type('text/plain')
