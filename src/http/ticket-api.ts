@@ -187,7 +187,12 @@ export function createTicketApi(deps: TicketApiDeps): TicketApi {
       // Case-insensitive, as Express routes are: /USERSIG is /usersig.
       const path = (mark === -1 ? url : url.slice(0, mark)).toLowerCase()
       if (!isTicketPath(path)) return false
-      void serve(req, res, path, mark === -1 ? '' : url.slice(mark + 1))
+      serve(req, res, path, mark === -1 ? '' : url.slice(mark + 1)).catch((error: unknown) => {
+        // Only a fault in writing the answer itself gets here; the process must not go down
+        // with an unhandled rejection, and the client must not wait for an answer.
+        logger.error({ err: error }, 'ticket route failed while answering')
+        res.destroy()
+      })
       return true
     },
   }
@@ -248,6 +253,7 @@ function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
       req.off('data', onData)
       req.off('end', onEnd)
       req.off('error', onError)
+      req.off('close', onClose)
     }
     const onData = (chunk: Buffer) => {
       length += chunk.length
@@ -270,9 +276,12 @@ function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
         new ServiceError('invalid_request', 'The request body was cut short.', { cause: error }),
       )
     }
+    // A client gone mid-body ends the read, with or without an 'error' first.
+    const onClose = () => onError(new Error('the connection closed before the body ended'))
     req.on('data', onData)
     req.on('end', onEnd)
     req.on('error', onError)
+    req.on('close', onClose)
   })
 }
 

@@ -295,6 +295,23 @@ describe('limits, against the real process', () => {
     console.log(`limits: bodies ${figures.bodies}`)
   })
 
+  test('500 clients that give up half-way through a body: the server keeps serving, memory flat', async () => {
+    const before = rss(service)
+    const request =
+      `POST /usersig HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKENS.chat}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: 200\r\n\r\n{"sdkAppId":${APP_A},`
+    await pool(Array.from({ length: 500 }), 25, async () => {
+      const socket = await openSocket(port)
+      socket.write(request)
+      await sleep(5)
+      socket.destroy()
+    })
+    expect(await stillServing(service)).toBe(true)
+    expect(rss(service) - before).toBeLessThan(MAX_RSS_GROWTH)
+    figures.aborted = `500 bodies abandoned mid-way: still serving; RSS ${mib(before)} -> ${mib(rss(service))}`
+    console.log(`limits: aborted ${figures.aborted}`)
+  })
+
   test(`headers over ${MAX_HEADER_BYTES} bytes: 431 from Node; just under is served`, async () => {
     const under = await rawExchange(
       port,
