@@ -64,3 +64,30 @@ test('requests refused before authentication do not count against anyone', async
     (await post(other.app, '/usersig', TOKENS.chat, { sdkAppId: APP_A, userId: 'a' })).status,
   ).toBe(429)
 })
+
+test('USERSIG_RATE_LIMIT_PER_MINUTE=0: no default limit, no RateLimit headers; a client limit still holds', async () => {
+  const unlimited = buildApp({
+    env: {
+      USERSIG_RATE_LIMIT_PER_MINUTE: '0',
+      USERSIG_APPS: JSON.stringify(USERSIG_APPS),
+      USERSIG_CLIENTS: JSON.stringify([
+        ...USERSIG_CLIENTS,
+        {
+          id: 'limited',
+          token: limited,
+          apps: [APP_A],
+          scopes: ['usersig:issue'],
+          rateLimitPerMinute: 1,
+        },
+      ]),
+    },
+  })
+  const body = { sdkAppId: APP_A, userId: 'a' }
+  for (let i = 0; i < 20; i++) {
+    const res = await post(unlimited.app, '/usersig', TOKENS.chat, body)
+    expect(res.status).toBe(200)
+    expect(res.headers.ratelimit).toBeUndefined()
+  }
+  expect((await post(unlimited.app, '/usersig', limited, body)).status).toBe(200)
+  expect((await post(unlimited.app, '/usersig', limited, body)).status).toBe(429)
+})
