@@ -1,6 +1,7 @@
 // Soak: holds a fixed request rate against the real service on 127.0.0.1 for a set time, then
 // reports errors, RSS growth and the event loop's p99 delay. Run: npm run soak (SOAK_SECONDS=600
-// for the documented 10-minute soak; SOAK_RATE requests per second, default 500).
+// for the documented 10-minute soak; SOAK_RATE requests per second, default 500; SOAK_SAMPLES=1
+// also prints the RSS read every second, in MB).
 // The last line is one JSON object; the process exits 1 if a target is missed.
 import { fork } from 'node:child_process'
 import { randomBytes } from 'node:crypto'

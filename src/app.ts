@@ -1,6 +1,5 @@
 // createApp(deps): the request listener, in reading order. It never listens; main.ts does.
 // The ticket routes run on plain node:http (src/http/ticket-api.ts); Express serves the rest.
-import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import express, { type Express, type RequestHandler } from 'express'
 import helmet from 'helmet'
@@ -11,6 +10,7 @@ import { createMetrics, type Metrics } from './metrics.js'
 import { compileContract, methodNotAllowed } from './http/contract.js'
 import { debugPageRouter } from './http/debug-page.js'
 import { operationsRouter, type Lifecycle } from './http/operations.js'
+import { recordRequest, requestIdOf } from './http/request-context.js'
 import { createErrorHandler, notFound } from './http/problem.js'
 import { createTicketApi } from './http/ticket-api.js'
 
@@ -45,7 +45,9 @@ export function createApp(deps: AppDeps): App {
   const validateResponses = deps.validateResponses ?? false
 
   const contract = compileContract()
+  const securityHeaders = helmet()
   const tickets = createTicketApi({
+    securityHeaders,
     live,
     lifecycle,
     clock,
@@ -60,7 +62,7 @@ export function createApp(deps: AppDeps): App {
   // No ETags: nothing here is worth a hash per response.
   app.set('etag', false)
   app.set('query parser', 'simple')
-  app.use(helmet())
+  app.use(securityHeaders)
   app.use(requestContext(live, logger, metrics, lifecycle))
   app.use(
     operationsRouter({
@@ -99,8 +101,6 @@ function expressRoutes(app: Express): string[] {
   return [...routes]
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/
-
 /** Request id, access log line and request metrics; labels use the route template, never the URL. */
 function requestContext(
   live: LiveConfig,
@@ -111,8 +111,7 @@ function requestContext(
   return function requestContextMiddleware(req, res, next) {
     // One configuration for the whole request, even if a reload lands meanwhile.
     res.locals.config = live.current
-    const incoming = req.get('x-request-id')
-    const requestId = incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : randomUUID()
+    const requestId = requestIdOf(req.get('x-request-id'))
     res.locals.requestId = requestId
     res.set('X-Request-Id', requestId)
     // While draining, ask keep-alive clients to reconnect (to another replica).
@@ -120,19 +119,13 @@ function requestContext(
     const started = performance.now()
     res.on('finish', () => {
       const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched'
-      const seconds = (performance.now() - started) / 1000
-      metrics.requests.inc({ method: req.method, route, status: String(res.statusCode) })
-      metrics.duration.observe({ method: req.method, route }, seconds)
-      logger.debug(
-        {
-          requestId,
-          method: req.method,
-          route,
-          status: res.statusCode,
-          ms: Math.round(seconds * 1e4) / 10,
-        },
-        'request',
-      )
+      recordRequest(metrics, logger, {
+        requestId,
+        method: req.method,
+        route,
+        status: res.statusCode,
+        started,
+      })
     })
     next()
   }

@@ -44,8 +44,16 @@ export interface Contract {
   readonly checkProblem: (body: unknown) => string | null
 }
 
-/** Compiles every operation of openapi.yaml (the file by default). */
-export function compileContract(specText = readFileSync(OPENAPI_PATH, 'utf8')): Contract {
+// openapi.yaml is read and compiled once per process, however many apps are built (tests build many).
+let shipped: Contract | undefined
+
+/**
+ * Compiles every operation of openapi.yaml (the shipped file by default, compiled once). Request
+ * bodies are compiled at once; response schemas, which only tests check, on first use.
+ */
+export function compileContract(specText?: string): Contract {
+  if (specText === undefined)
+    return (shipped ??= compileContract(readFileSync(OPENAPI_PATH, 'utf8')))
   const spec = parse(specText) as Spec
   // OpenAPI 3.1 schemas are JSON Schema 2020-12. No coercion, no defaults: the body is what was sent.
   const ajv = new Ajv2020({ allErrors: false, coerceTypes: false, useDefaults: false })
@@ -59,9 +67,21 @@ export function compileContract(specText = readFileSync(OPENAPI_PATH, 'utf8')): 
   ajv.addSchema({ ...spec, $id: ROOT })
   const compile = (pointer: string): ValidateFunction => ajv.compile({ $ref: `${ROOT}#${pointer}` })
   const escape = (segment: string) => segment.replace(/~/g, '~0').replace(/\//g, '~1')
+  const schemaCheck = (pointer: string) => {
+    let check: ValidateFunction | undefined
+    return (value: unknown): string | null => {
+      check ??= compile(pointer)
+      return check(value) ? null : ajv.errorsText(check.errors)
+    }
+  }
 
   const operations = new Map<string, OperationContract>()
+  const methodsOf = new Map<string, string[]>()
   for (const [path, methods] of Object.entries(spec.paths)) {
+    methodsOf.set(
+      path,
+      Object.keys(methods).map((m) => m.toUpperCase()),
+    )
     for (const [method, operation] of Object.entries(methods)) {
       const at = `/paths/${escape(path)}/${method}`
       const body = operation.requestBody?.content?.['application/json']?.schema
@@ -69,7 +89,7 @@ export function compileContract(specText = readFileSync(OPENAPI_PATH, 'utf8')): 
         body === undefined
           ? undefined
           : compile(`${at}/requestBody/content/application~1json/schema`)
-      const responses = new Map<number, ValidateFunction>()
+      const responses = new Map<number, (value: unknown) => string | null>()
       for (const [status, response] of Object.entries(operation.responses ?? {})) {
         const target = response.$ref?.replace(/^#/, '') ?? `${at}/responses/${status}`
         const content = (
@@ -79,7 +99,7 @@ export function compileContract(specText = readFileSync(OPENAPI_PATH, 'utf8')): 
         ) as Record<string, unknown> | undefined
         const type = content === undefined ? undefined : Object.keys(content)[0]
         if (type === undefined || !type.includes('json')) continue
-        responses.set(Number(status), compile(`${target}/content/${escape(type)}/schema`))
+        responses.set(Number(status), schemaCheck(`${target}/content/${escape(type)}/schema`))
       }
       operations.set(`${method.toUpperCase()} ${path}`, {
         checkBody: (value) => {
@@ -88,23 +108,15 @@ export function compileContract(specText = readFileSync(OPENAPI_PATH, 'utf8')): 
         },
         checkResponse: (status, value) => {
           const check = responses.get(status)
-          if (check === undefined) return `status ${status} is not documented`
-          return check(value) ? null : ajv.errorsText(check.errors)
+          return check === undefined ? `status ${status} is not documented` : check(value)
         },
       })
     }
   }
-  const problem = compile('/components/schemas/Problem')
-  const methodsOf = new Map(
-    Object.entries(spec.paths).map(([path, ops]) => [
-      path,
-      Object.keys(ops).map((m) => m.toUpperCase()),
-    ]),
-  )
   return {
     operation: (path, method) => operations.get(`${method} ${path}`),
     methods: (path) => methodsOf.get(path),
-    checkProblem: (value) => (problem(value) ? null : ajv.errorsText(problem.errors)),
+    checkProblem: schemaCheck('/components/schemas/Problem'),
   }
 }
 

@@ -8,8 +8,8 @@ const PAGE_DIR = fileURLToPath(new URL('../../public/debug/', import.meta.url))
 // pako decodes tickets in the browser; served from the installed package, not a CDN.
 const PAKO = fileURLToPath(new URL('../../node_modules/pako/dist/pako.mjs', import.meta.url))
 
-/** 404 unless USERSIG_DEBUG_ENDPOINTS is on: guards this page and POST /usersig/verify alike. */
-export const debugEndpointsGate: RequestHandler = function debugEndpointsGate(_req, res, next) {
+/** 404 unless USERSIG_DEBUG_ENDPOINTS is on (POST /usersig/verify checks the same flag). */
+const debugEndpointsGate: RequestHandler = function debugEndpointsGate(_req, res, next) {
   next((res.locals.config as Config).debugEndpoints ? undefined : new ServiceError('not_found'))
 }
 

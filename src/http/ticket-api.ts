@@ -8,10 +8,8 @@
 // an Express hello world. Express still serves everything else (health, metrics, docs, the debug
 // page). The behaviour is the same: the same
 // problem+json errors in the same order, and the same openapi.yaml, compiled once.
-import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { parse as parseContentType } from 'content-type'
-import helmet from 'helmet'
 import type { Config } from '../config.js'
 import { ServiceError } from '../errors.js'
 import type { LiveConfig } from '../live-config.js'
@@ -25,6 +23,7 @@ import {
 import type { Lifecycle } from './operations.js'
 import { renderProblem, toServiceError } from './problem.js'
 import { createRateLimiter } from './rate-limit.js'
+import { recordRequest, requestIdOf } from './request-context.js'
 import {
   issuePrivateMapKey,
   issueUserSig,
@@ -39,9 +38,9 @@ export const BODY_LIMIT_BYTES = 16 * 1024
 /** POST /usersig/batch: 1000 user ids of up to 32 characters with JSON quoting fit in ~40 KiB. */
 export const BATCH_BODY_LIMIT_BYTES = 64 * 1024
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/
-
 export interface TicketApiDeps extends TicketDeps {
+  /** The helmet middleware Express uses: its headers are taken once and sent on every answer. */
+  readonly securityHeaders: SecurityHeadersMiddleware
   readonly live: LiveConfig
   readonly lifecycle: Lifecycle
   /** openapi.yaml, compiled. */
@@ -79,16 +78,16 @@ export function createTicketApi(deps: TicketApiDeps): TicketApi {
     return [path, { path, bodyLimit, handler, contract, debugOnly }]
   }
   const routes = new Map<string, Route>([
-    route('/usersig', issueUserSig(deps) as TicketHandler<never>),
-    route('/usersig/batch', issueUserSigBatch(deps) as TicketHandler<never>, {
+    route('/usersig', issueUserSig(deps)),
+    route('/usersig/batch', issueUserSigBatch(deps), {
       bodyLimit: BATCH_BODY_LIMIT_BYTES,
     }),
-    route('/usersig/verify', verifyTicket(deps) as TicketHandler<never>, { debugOnly: true }),
-    route('/privatemapkey', issuePrivateMapKey(deps) as TicketHandler<never>),
+    route('/usersig/verify', verifyTicket(deps), { debugOnly: true }),
+    route('/privatemapkey', issuePrivateMapKey(deps)),
   ])
   const authenticate = createAuthenticator()
   const countRequest = createRateLimiter()
-  const security = securityHeaders()
+  const security = recordHeaders(deps.securityHeaders)
 
   /** Writes one whole response, then counts it and logs it at debug. */
   function reply(
@@ -108,29 +107,14 @@ export function createTicketApi(deps: TicketApiDeps): TicketApi {
       'Content-Length': String(Buffer.byteLength(body)),
     })
     res.end(body)
-    const method = req.method ?? 'GET'
-    const seconds = (performance.now() - context.started) / 1000
-    metrics.requests.inc({ method, route: context.route, status: String(status) })
-    metrics.duration.observe({ method, route: context.route }, seconds)
-    logger.debug(
-      {
-        requestId: context.requestId,
-        method,
-        route: context.route,
-        status,
-        ms: Math.round(seconds * 1e4) / 10,
-      },
-      'request',
-    )
+    recordRequest(metrics, logger, { ...context, method: req.method ?? 'GET', status })
   }
 
   async function serve(req: IncomingMessage, res: ServerResponse, path: string, query: string) {
     const started = performance.now()
     // One configuration for the whole request, even if a reload lands meanwhile.
     const config: Config = live.current
-    const incoming = req.headers['x-request-id']
-    const requestId =
-      typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID()
+    const requestId = requestIdOf(req.headers['x-request-id'])
     const target = routes.get(path)
     const context = { requestId, route: target?.path ?? 'unmatched', started }
     let rateLimitHeaders: Record<string, string> = {}
@@ -165,15 +149,22 @@ export function createTicketApi(deps: TicketApiDeps): TicketApi {
         text,
       )
     } catch (error) {
-      const problem = renderProblem(logger, toServiceError(error), requestId)
+      let problem = renderProblem(logger, toServiceError(error), requestId)
       const mismatch =
         deps.validateResponses && deps.contract.checkProblem(JSON.parse(problem.body))
-      if (mismatch) logger.error({ requestId, mismatch }, 'problem outside openapi.yaml')
+      if (mismatch) {
+        const cause = new Error(`problem outside openapi.yaml: ${mismatch}`)
+        problem = renderProblem(
+          logger,
+          new ServiceError('internal_error', undefined, { cause }),
+          requestId,
+        )
+      }
       reply(
         req,
         res,
         context,
-        mismatch ? 500 : problem.status,
+        problem.status,
         { ...rateLimitHeaders, ...problem.headers },
         problem.body,
       )
@@ -302,13 +293,20 @@ function parseJson(bytes: Buffer): unknown {
   }
 }
 
-/** helmet's headers for these routes: computed once, from the same helmet defaults as Express's. */
-function securityHeaders(): Record<string, string> {
+/** A helmet middleware: it sets its headers through `setHeader` and `removeHeader` only. */
+type SecurityHeadersMiddleware = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  next: (error?: unknown) => void,
+) => void
+
+/** The headers a helmet middleware sets, recorded once. */
+function recordHeaders(middleware: SecurityHeadersMiddleware): Record<string, string> {
   const headers = new Map<string, string>()
   const recorder = {
     setHeader: (name: string, value: unknown) => headers.set(name, String(value)),
     removeHeader: (name: string) => headers.delete(name),
   }
-  helmet()({} as IncomingMessage, recorder as unknown as ServerResponse, () => undefined)
+  middleware({} as IncomingMessage, recorder as unknown as ServerResponse, () => undefined)
   return Object.fromEntries(headers)
 }

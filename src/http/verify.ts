@@ -1,9 +1,7 @@
 // POST /usersig/verify: the codec's verdict on a ticket, with a hint; never the expected signature.
-import type { Logger } from '../logger.js'
-import type { Metrics } from '../metrics.js'
 import { verifyUserSig, type TicketErrorCode } from '../usersig/index.js'
 import { authorizedApp } from './authenticate.js'
-import type { TicketHandler } from './tickets.js'
+import type { TicketDeps, TicketHandler } from './tickets.js'
 
 /** What a developer should do about each failure. */
 export const HINTS: Record<TicketErrorCode, string> = {
@@ -22,12 +20,6 @@ export const HINTS: Record<TicketErrorCode, string> = {
   ticket_issued_in_future: "The issuer's clock is ahead; sync it with NTP.",
 }
 
-export interface VerifyDeps {
-  readonly clock: () => number
-  readonly logger: Logger
-  readonly metrics: Metrics
-}
-
 interface VerifyBody {
   sdkAppId: number
   userId: string
@@ -35,7 +27,7 @@ interface VerifyBody {
   kind?: 'usersig' | 'privatemapkey' | 'any'
 }
 
-export function verifyTicket(deps: VerifyDeps): TicketHandler<VerifyBody> {
+export function verifyTicket(deps: TicketDeps): TicketHandler<VerifyBody> {
   return function verifyTicketHandler({ body, config, caller, requestId }) {
     const app = authorizedApp(caller, 'usersig:verify', body.sdkAppId, config)
     const verdict = verifyUserSig(body.userSig, app.keys, {
