@@ -10,21 +10,24 @@ import {
 } from '../helpers/http.js'
 
 const limited = randomBytes(24).toString('base64url')
-const { app } = buildApp({
-  env: {
-    USERSIG_CLIENTS: JSON.stringify([
-      ...USERSIG_CLIENTS,
-      {
-        id: 'limited',
-        token: limited,
-        apps: [APP_A],
-        scopes: ['usersig:issue'],
-        rateLimitPerMinute: 5,
-      },
-    ]),
-    USERSIG_APPS: JSON.stringify(USERSIG_APPS),
-  },
-})
+/** The test app plus a caller "limited" (issue only) with its own per-minute limit. */
+const withLimitedClient = (rateLimitPerMinute: number, env: Record<string, string> = {}) =>
+  buildApp({
+    env: {
+      USERSIG_CLIENTS: JSON.stringify([
+        ...USERSIG_CLIENTS,
+        {
+          id: 'limited',
+          token: limited,
+          apps: [APP_A],
+          scopes: ['usersig:issue'],
+          rateLimitPerMinute,
+        },
+      ]),
+      ...env,
+    },
+  })
+const { app } = withLimitedClient(5)
 const issue = (token: string) => post(app, '/usersig', token, { sdkAppId: APP_A, userId: 'alice' })
 
 test('a burst past the caller limit gets 429 with standard RateLimit headers; others are unaffected', async () => {
@@ -66,22 +69,7 @@ test('requests refused before authentication do not count against anyone', async
 })
 
 test('USERSIG_RATE_LIMIT_PER_MINUTE=0: no default limit, no RateLimit headers; a client limit still holds', async () => {
-  const unlimited = buildApp({
-    env: {
-      USERSIG_RATE_LIMIT_PER_MINUTE: '0',
-      USERSIG_APPS: JSON.stringify(USERSIG_APPS),
-      USERSIG_CLIENTS: JSON.stringify([
-        ...USERSIG_CLIENTS,
-        {
-          id: 'limited',
-          token: limited,
-          apps: [APP_A],
-          scopes: ['usersig:issue'],
-          rateLimitPerMinute: 1,
-        },
-      ]),
-    },
-  })
+  const unlimited = withLimitedClient(1, { USERSIG_RATE_LIMIT_PER_MINUTE: '0' })
   const body = { sdkAppId: APP_A, userId: 'a' }
   for (let i = 0; i < 20; i++) {
     const res = await post(unlimited.app, '/usersig', TOKENS.chat, body)
