@@ -9,6 +9,7 @@ import {
   privilegeNames,
   signPrivateMapKey,
   signUserSig,
+  userSigSigner,
   type PrivilegeName,
 } from '../usersig/index.js'
 import { authorizedApp, type Caller } from './authenticate.js'
@@ -134,6 +135,7 @@ export function issueUserSigBatch(
     const { body } = request
     const issuance = admit(deps, request, 'usersig:issue', (app) => app.defaultExpire)
     const { app, expire, now } = issuance
+    const sign = userSigSigner({ sdkAppId: app.sdkAppId, expire, now }, app.signingKey)
     const issuedTo: string[] = []
     const results = body.userIds.map((userId) => {
       const problem = checkUserId(userId, app.userIdPolicy)
@@ -141,8 +143,7 @@ export function issueUserSigBatch(
         return { userId, error: { code: 'user_id_invalid', message: problem } }
       }
       issuedTo.push(userId)
-      const userSig = signUserSig({ sdkAppId: app.sdkAppId, userId, expire, now }, app.signingKey)
-      return { userId, userSig }
+      return { userId, userSig: sign(userId) }
     })
     // One audit line for the batch, naming every user a ticket went to.
     const shared = recordIssue(

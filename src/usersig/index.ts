@@ -15,7 +15,14 @@ export {
   type PrivilegeName,
   type Room,
 } from './private-map-key.js'
-export { MAX_IDENTIFIER_BYTES, MAX_SDKAPPID, signUserSig, type UserSigClaims } from './sign.js'
+export {
+  MAX_IDENTIFIER_BYTES,
+  MAX_SDKAPPID,
+  signUserSig,
+  userSigSigner,
+  type SharedClaims,
+  type UserSigClaims,
+} from './sign.js'
 export { signContent } from './sign-content.js'
 export { checkUserId, MAX_USER_ID_BYTES, USER_ID_POLICIES, type UserIdPolicy } from './user-id.js'
 export {

@@ -17,15 +17,28 @@ export interface SignedFields {
  * ticket carries a userbuf.
  */
 export function signContent(fields: SignedFields): string {
+  return signedText(fields.identifier, signedTail(fields))
+}
+
+/** The signed text after the identifier line: what tickets of one app, time and expiry share. */
+export function signedTail(fields: Omit<SignedFields, 'identifier'>): string {
   const text =
-    `TLS.identifier:${fields.identifier}\n` +
     `TLS.sdkappid:${fields.sdkAppId}\n` +
     `TLS.time:${fields.time}\n` +
     `TLS.expire:${fields.expire}\n`
   return fields.userBuf === undefined ? text : `${text}TLS.userbuf:${fields.userBuf}\n`
 }
 
+function signedText(identifier: string, tail: string): string {
+  return `TLS.identifier:${identifier}\n${tail}`
+}
+
 /** HMAC-SHA256 of the signed text: the 32 raw bytes whose standard base64 is `TLS.sig`. */
 export function computeSignature(fields: SignedFields, secret: KeyObject): Buffer {
   return createHmac('sha256', secret).update(signContent(fields), 'utf8').digest()
+}
+
+/** `TLS.sig` itself: the signature as standard base64, for an identifier and a `signedTail`. */
+export function signatureText(identifier: string, tail: string, secret: KeyObject): string {
+  return createHmac('sha256', secret).update(signedText(identifier, tail), 'utf8').digest('base64')
 }

@@ -1,7 +1,7 @@
 // Signing: canonical integers -> HMAC-SHA256 -> compact JSON -> zlib -> Tencent base64.
 import { encodeTencentBase64 } from './base64.js'
 import type { UserSigKey } from './key.js'
-import { computeSignature } from './sign-content.js'
+import { signatureText, signedTail } from './sign-content.js'
 import { zlibStore } from './zlib.js'
 
 /** SDKAppIDs are unsigned 32-bit numbers (the PrivateMapKey layout stores one in a u32). */
@@ -31,33 +31,56 @@ export function signUserSig(claims: UserSigClaims, key: UserSigKey): string {
   return signTicket(claims, undefined, key)
 }
 
+/** What the tickets of one batch share: everything but the user. */
+export type SharedClaims = Omit<UserSigClaims, 'userId'>
+
+/**
+ * Prepares to sign UserSigs for many users of one app, with one issue time and one expiry (a
+ * batch). The numbers are checked and the text the tickets share is built once; each call then
+ * signs for one user id, exactly as `signUserSig` would.
+ *
+ * @throws TypeError as `signUserSig` does: for the shared claims here, for a user id per call.
+ */
+export function userSigSigner(shared: SharedClaims, key: UserSigKey): (userId: string) => string {
+  return ticketSigner(shared, undefined, key)
+}
+
 /** Signs a ticket with an optional userbuf; shared by UserSig and PrivateMapKey. */
 export function signTicket(
   claims: UserSigClaims,
   userBuf: Uint8Array | undefined,
   key: UserSigKey,
 ): string {
-  checkClaims(claims)
-  const { sdkAppId, userId, expire, now } = claims
-  const userBufText = userBuf === undefined ? undefined : Buffer.from(userBuf).toString('base64')
-  const sig = computeSignature(
-    { identifier: userId, sdkAppId, time: now, expire, userBuf: userBufText },
-    key.secret,
-  ).toString('base64')
-  // Field order and formatting as the official Node library's JSON.stringify produces them.
-  const json =
-    `{"TLS.ver":"2.0","TLS.identifier":${JSON.stringify(userId)},"TLS.sdkappid":${sdkAppId},` +
-    `"TLS.time":${now},"TLS.expire":${expire},` +
-    (userBufText === undefined ? '' : `"TLS.userbuf":"${userBufText}",`) +
-    `"TLS.sig":"${sig}"}`
-  return encodeTencentBase64(zlibStore(Buffer.from(json, 'utf8')))
+  return ticketSigner(claims, userBuf, key)(claims.userId)
 }
 
-function checkClaims(claims: UserSigClaims): void {
+function ticketSigner(
+  shared: SharedClaims,
+  userBuf: Uint8Array | undefined,
+  key: UserSigKey,
+): (userId: string) => string {
+  checkSharedClaims(shared)
+  const { sdkAppId, expire, now } = shared
+  const userBufText = userBuf === undefined ? undefined : Buffer.from(userBuf).toString('base64')
+  const signed = signedTail({ sdkAppId, time: now, expire, userBuf: userBufText })
+  // Field order and formatting as the official Node library's JSON.stringify produces them.
+  const fields =
+    `,"TLS.sdkappid":${sdkAppId},"TLS.time":${now},"TLS.expire":${expire},` +
+    (userBufText === undefined ? '' : `"TLS.userbuf":"${userBufText}",`) +
+    `"TLS.sig":"`
+  const { secret } = key
+  return (userId) => {
+    checkIdentifier(userId)
+    const sig = signatureText(userId, signed, secret)
+    const json = `{"TLS.ver":"2.0","TLS.identifier":${JSON.stringify(userId)}${fields}${sig}"}`
+    return encodeTencentBase64(zlibStore(Buffer.from(json, 'utf8')))
+  }
+}
+
+function checkSharedClaims(claims: SharedClaims): void {
   checkInteger('sdkAppId', claims.sdkAppId, 1, MAX_SDKAPPID)
   checkInteger('now', claims.now, 0, Number.MAX_SAFE_INTEGER)
   checkInteger('expire', claims.expire, 0, Number.MAX_SAFE_INTEGER - claims.now)
-  checkIdentifier(claims.userId)
 }
 
 /** Throws unless `value` is an integer in [min, max]; never coerces (`86400.0` from JSON is 86400, `"86400"` is refused). */

@@ -1,6 +1,12 @@
 import { createHmac } from 'node:crypto'
 import { deflateSync } from 'node:zlib'
-import { createUserSigKey, signContent, signUserSig } from '../../../src/usersig/index.js'
+import fc from 'fast-check'
+import {
+  createUserSigKey,
+  signContent,
+  signUserSig,
+  userSigSigner,
+} from '../../../src/usersig/index.js'
 import { inflateTicket, VECTORS } from '../../helpers/vectors.js'
 
 const key = createUserSigKey('k1', VECTORS.key)
@@ -82,6 +88,59 @@ describe('signUserSig', () => {
     expect(() => signUserSig({ ...claims, expire: Number.MAX_SAFE_INTEGER }, key)).toThrow(
       TypeError,
     )
+  })
+})
+
+describe('userSigSigner (one app, time and expiry; many users)', () => {
+  test('signs the pinned vector as the official library does', () => {
+    const sign = userSigSigner(
+      { sdkAppId: claims.sdkAppId, expire: claims.expire, now: claims.now },
+      key,
+    )
+    const ours = JSON.parse(inflateTicket(sign(VECTORS.userId)))
+    const theirs = JSON.parse(inflateTicket(VECTORS.userSig.tickets.node))
+    expect(Object.entries(ours)).toEqual(Object.entries(theirs))
+  })
+
+  test('each ticket is exactly the one signUserSig gives that user, for any ids, apps, times and keys', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          secret: fc.string({ minLength: 1, maxLength: 80 }),
+          sdkAppId: fc.integer({ min: 1, max: 0xffff_ffff }),
+          expire: fc.integer({ min: 0, max: 50 * 365 * 86400 }),
+          now: fc.integer({ min: 0, max: 0xffff_ffff }),
+          userIds: fc.array(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 32 }), {
+            minLength: 1,
+            maxLength: 8,
+          }),
+        }),
+        ({ secret, userIds, ...shared }) => {
+          const k = createUserSigKey('p', secret)
+          const sign = userSigSigner(shared, k)
+          for (const userId of userIds) {
+            expect(sign(userId)).toBe(signUserSig({ ...shared, userId }, k))
+          }
+        },
+      ),
+      { numRuns: 200 },
+    )
+  })
+
+  test('checks the shared claims once, up front, and each user id on its call', () => {
+    const shared = { sdkAppId: claims.sdkAppId, expire: claims.expire, now: claims.now }
+    expect(() => userSigSigner({ ...shared, expire: 1.5 }, key)).toThrow(
+      'expire must be an integer from 0 to',
+    )
+    expect(() => userSigSigner({ ...shared, sdkAppId: 0 }, key)).toThrow(
+      'sdkAppId must be an integer from 1 to 4294967295',
+    )
+    const sign = userSigSigner(shared, key)
+    expect(() => sign('')).toThrow('userId must be a non-empty string')
+    expect(() => sign('a\ud800')).toThrow('userId must be well-formed Unicode')
+    expect(() => sign(7 as never)).toThrow(TypeError)
+    // A refused id leaves the signer usable.
+    expect(sign(VECTORS.userId)).toBe(signUserSig(claims, key))
   })
 })
 
