@@ -73,7 +73,7 @@ function ticketSigner(
     checkIdentifier(userId)
     const sig = signatureText(userId, signed, secret)
     const json = `{"TLS.ver":"2.0","TLS.identifier":${JSON.stringify(userId)}${fields}${sig}"}`
-    return encodeTencentBase64(zlibStore(Buffer.from(json, 'utf8')))
+    return encodeTencentBase64(zlibStore(json))
   }
 }
 

@@ -1,4 +1,5 @@
 import { deflateSync } from 'node:zlib'
+import fc from 'fast-check'
 import { decodeTencentBase64, encodeTencentBase64 } from '../../../src/usersig/base64.js'
 import { MAX_INFLATED_BYTES, zlibInflate, zlibStore } from '../../../src/usersig/zlib.js'
 
@@ -14,6 +15,12 @@ describe('zlibStore / zlibInflate', () => {
       else expect(zlibInflate(stored)).toBeNull()
     },
   )
+
+  test('a string is stored as its UTF-8 bytes', () => {
+    for (const text of ['', '{"TLS.identifier":"alice"}', 'é✓😀', 'x'.repeat(5000)]) {
+      expect(zlibStore(text).equals(zlibStore(Buffer.from(text, 'utf8')))).toBe(true)
+    }
+  })
 
   test.each([1, 6, 9])('inflates level %i streams', (level) => {
     const data = Buffer.from('{"TLS.ver":"2.0"}'.repeat(10))
@@ -56,6 +63,29 @@ describe("Tencent's base64 variant", () => {
     expect(encodeTencentBase64(bytes)).toBe('*-*-AA__')
     expect(decodeTencentBase64('*-*-AA__')?.equals(bytes)).toBe(true)
     expect(decodeTencentBase64('*-*-AA')?.equals(bytes)).toBe(true)
+  })
+
+  test('encodes any bytes as Node base64 with the mapping, at every length mod 3 and past the scratch buffer', () => {
+    const mapped = (bytes: Uint8Array) =>
+      Buffer.from(bytes)
+        .toString('base64')
+        .replace(/\+/g, '*')
+        .replace(/\//g, '-')
+        .replace(/=/g, '_')
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 600 }), (bytes) => {
+        expect(encodeTencentBase64(bytes)).toBe(mapped(bytes))
+      }),
+      { numRuns: 500 },
+    )
+    for (const n of [0, 1, 2, 3, 3071, 3072, 3073, 9000]) {
+      const bytes = Buffer.from(Array.from({ length: n }, (_, i) => (i * 131 + 7) & 0xff))
+      expect(encodeTencentBase64(bytes)).toBe(mapped(bytes))
+      // A view into a larger buffer encodes only its own bytes.
+      expect(encodeTencentBase64(Buffer.concat([Buffer.from([1, 2]), bytes]).subarray(2))).toBe(
+        mapped(bytes),
+      )
+    }
   })
 
   test.each(['+/+/AA==', '*-*-A', 'ab_c', 'ab c', 'abc___', 'ab\n', ''])('refuses %p', (text) => {
