@@ -235,26 +235,53 @@ async function main(): Promise<void> {
       errors: list.reduce((n, s) => n + s.errors, 0),
     }
   }
-  const rps = (key: string) => (summary[key] as Sample).reqPerSec
-  const ratio = (a: string, b: string) => Math.round((rps(a) / rps(b)) * 100) / 100
+  // Each ratio is taken within a round, between runs minutes apart at most, then the median of
+  // the rounds: a shared machine's speed drifts, and ratios of medians taken across the whole run
+  // would mix different moments.
+  const perRound = (key: string, field: 'reqPerSec' | 'p99') =>
+    (samples.get(key) as Sample[]).map((s) => s[field])
+  const spreads: Record<string, [number, number]> = {}
+  const ratioOf = (name: string, a: number[], b: number[]) => {
+    const values = a.map((x, i) => x / (b[i] as number))
+    const round2 = (x: number) => Math.round(x * 100) / 100
+    spreads[name] = [round2(Math.min(...values)), round2(Math.max(...values))]
+    return round2(median(values))
+  }
+  const issue = perRound('service POST /usersig', 'reqPerSec')
   const ratios = {
-    issueVsNaive: ratio('service POST /usersig', 'naive POST /usersig'),
-    issueP99VsNaive:
-      Math.round(
-        ((summary['service POST /usersig'] as Sample).p99 /
-          (summary['naive POST /usersig'] as Sample).p99) *
-          100,
-      ) / 100,
-    verifyVsIssue: ratio('service POST /usersig/verify', 'service POST /usersig'),
-    verifyVsNaiveVerify: ratio('service POST /usersig/verify', 'naive POST /usersig/verify'),
-    helloVsNaive: ratio('hello POST /usersig', 'naive POST /usersig'),
-    clusterScaling: ratio('service x2 workers POST /usersig', 'service POST /usersig'),
-    batchTicketsPerSecVsIssue:
-      Math.round(
-        ((rps(`service POST /usersig/batch (${BATCH_SIZE})`) * BATCH_SIZE) /
-          rps('service POST /usersig')) *
-          100,
-      ) / 100,
+    issueVsNaive: ratioOf('issueVsNaive', issue, perRound('naive POST /usersig', 'reqPerSec')),
+    issueP99VsNaive: ratioOf(
+      'issueP99VsNaive',
+      perRound('service POST /usersig', 'p99'),
+      perRound('naive POST /usersig', 'p99'),
+    ),
+    verifyVsIssue: ratioOf(
+      'verifyVsIssue',
+      perRound('service POST /usersig/verify', 'reqPerSec'),
+      issue,
+    ),
+    verifyVsNaiveVerify: ratioOf(
+      'verifyVsNaiveVerify',
+      perRound('service POST /usersig/verify', 'reqPerSec'),
+      perRound('naive POST /usersig/verify', 'reqPerSec'),
+    ),
+    helloVsNaive: ratioOf(
+      'helloVsNaive',
+      perRound('hello POST /usersig', 'reqPerSec'),
+      perRound('naive POST /usersig', 'reqPerSec'),
+    ),
+    clusterScaling: ratioOf(
+      'clusterScaling',
+      perRound('service x2 workers POST /usersig', 'reqPerSec'),
+      issue,
+    ),
+    batchTicketsPerSecVsIssue: ratioOf(
+      'batchTicketsPerSecVsIssue',
+      perRound(`service POST /usersig/batch (${BATCH_SIZE})`, 'reqPerSec').map(
+        (r) => r * BATCH_SIZE,
+      ),
+      issue,
+    ),
   }
 
   console.log(
@@ -286,7 +313,11 @@ async function main(): Promise<void> {
           .map(([, s]) => s.rssMb),
       )} MB`,
   )
-  for (const [name, value] of Object.entries(ratios)) console.log(`  ${name.padEnd(28)} ${value}x`)
+  console.log('ratios, each taken within a round (median; lowest-highest round):')
+  for (const [name, value] of Object.entries(ratios)) {
+    const [low, high] = spreads[name] as [number, number]
+    console.log(`  ${name.padEnd(28)} ${value}x (${low}-${high})`)
+  }
   console.log(
     JSON.stringify({
       ratios,
