@@ -1,5 +1,5 @@
 // HTTP benchmark: the service as shipped against a naive baseline and an Express hello world, in one
-// run, interleaved, on 127.0.0.1 only. Run: npm run bench (builds first). Bounded: ~2-3 minutes.
+// run, interleaved, on 127.0.0.1 only. Run: npm run bench (builds first). Bounded: ~5 minutes.
 // Prints req/s, p50, p99 and RSS per case and the ratios to the naive baseline; the last line is
 // one JSON object.
 import { execFileSync, fork, type ChildProcess } from 'node:child_process'
@@ -10,7 +10,8 @@ import { freePort, processRssMb, shippedNodeFlags, waitForPort } from './support
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 5)
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2)
+// Five rounds: on a shared machine one round's ratios can stray ~15 % from the median.
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const WARMUP_S = 2
 const CONNECTIONS = 50
 const BATCH_SIZE = 100
