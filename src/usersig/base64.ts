@@ -9,10 +9,15 @@ const VALUES = new Int8Array(256).fill(-1)
 ALPHABET.forEach((code, value) => (VALUES[code] = value))
 const PAD = 0x5f // '_'
 
+// Room for the text of 3 KiB of bytes: far more than any ticket we sign; longer input allocates.
+const ENCODE_SCRATCH_BYTES = 4096
+const encodeScratch = Buffer.allocUnsafe(ENCODE_SCRATCH_BYTES)
+
 /**
  * Encodes bytes as Tencent's base64 variant (padding kept, as `_`). One pass writes the ASCII
- * text into a scratch buffer and one native call makes the string: on a ticket's ~185 bytes,
- * measured ~2.5x faster than Node's base64 followed by three `replaceAll`.
+ * text into a scratch buffer and one native call copies it into a new string. Measured against
+ * Node's base64 followed by three `replaceAll`: ~0.3 µs against ~0.4-0.5 µs on a ticket's ~185
+ * bytes, and ~3x faster on random bytes (which hold more `+` and `/` to replace).
  */
 export function encodeTencentBase64(bytes: Uint8Array): string {
   const length = bytes.length
@@ -38,10 +43,6 @@ export function encodeTencentBase64(bytes: Uint8Array): string {
   }
   return text.toString('latin1', 0, at)
 }
-
-// Room for the text of 3 KiB of bytes: far more than any ticket we sign; longer input allocates.
-const ENCODE_SCRATCH_BYTES = 4096
-const encodeScratch = Buffer.allocUnsafe(ENCODE_SCRATCH_BYTES)
 
 // The text's bytes are written here first: 3 bytes per UTF-16 unit, so a write is never cut short.
 const SCRATCH_CHARS = 4096
