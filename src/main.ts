@@ -65,6 +65,8 @@ function start(): void {
     { connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS },
     app,
   )
+  // `Expect: 100-continue`: the front door sends 100 only when it is about to read the body.
+  server.on('checkContinue', app.checkContinue)
   Object.assign(server, SERVER_TIMEOUTS)
 
   server.listen(config.port, config.host, () => {

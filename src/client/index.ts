@@ -1,8 +1,8 @@
 // Typed HTTP client for the service: openapi-fetch over the types generated from openapi.yaml.
 import createClient, { type Client } from 'openapi-fetch'
-import type { components, paths } from './schema.js'
+import type { components, paths } from '../contract/schema.js'
 
-export type { components, paths } from './schema.js'
+export type { components, paths } from '../contract/schema.js'
 
 type Schemas = components['schemas']
 export type IssueUserSigRequest = Schemas['IssueUserSigRequest']

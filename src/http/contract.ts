@@ -1,5 +1,6 @@
-// openapi.yaml, compiled once at start-up with Ajv: request-body and response validators for
-// every operation, and the guard that holds the Express routes to the same contract.
+// openapi.yaml, compiled once at start-up with Ajv: every operation's path, method, security,
+// request-body validator and response checks. The front door routes from it and the route table
+// must match it operation for operation (src/http/server.ts checks that at construction).
 //
 // Why not a generic OpenAPI middleware (express-openapi-validator, used before): it re-matched
 // the route, re-read the content type and walked its own layers on every request (~15 % of a
@@ -8,35 +9,54 @@
 import { readFileSync } from 'node:fs'
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js'
 import addFormats from 'ajv-formats'
-import type { RequestHandler } from 'express'
 import { parse } from 'yaml'
 import { ServiceError, type FieldProblem } from '../errors.js'
 
 export const OPENAPI_PATH = new URL('../../openapi.yaml', import.meta.url)
 export const CONTRACT_MISMATCH = 'The request does not match the API contract; see errors.'
 
-interface Operation {
-  readonly requestBody?: {
-    readonly content?: Record<string, { readonly schema?: object }>
-  }
+const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const
+
+interface SpecOperation {
+  readonly operationId?: string
+  readonly security?: readonly unknown[]
+  readonly parameters?: readonly { readonly in?: string; readonly name?: string }[]
+  readonly requestBody?: { readonly content?: Record<string, { readonly schema?: object }> }
   readonly responses?: Record<string, { readonly $ref?: string; readonly content?: object }>
 }
 interface Spec {
-  readonly paths: Record<string, Record<string, Operation>>
+  readonly security?: readonly unknown[]
+  readonly paths: Record<string, Record<string, SpecOperation>>
   readonly components: { readonly responses: Record<string, { readonly content?: object }> }
 }
 
-/** Validators for one operation: its JSON request body and its JSON responses by status. */
+/** One operation of openapi.yaml, compiled. */
 export interface OperationContract {
+  readonly operationId: string
+  /** The path as written in openapi.yaml, e.g. `/usersig/batch`. */
+  readonly path: string
+  /** Upper case, e.g. `POST`. */
+  readonly method: string
+  /** Whether callers must authenticate (the operation does not override `security` with `[]`). */
+  readonly authenticated: boolean
+  /** Whether it takes a JSON request body. */
+  readonly hasBody: boolean
+  /** The query parameters it declares (none today: any other is a contract problem). */
+  readonly queryParameters: ReadonlySet<string>
   /** The field problems of a request body, or null when it matches. */
   readonly checkBody: (body: unknown) => FieldProblem[] | null
-  /** The schema problems of a response body, or null when it matches (tests check every response). */
-  readonly checkResponse: (status: number, body: unknown) => string | null
+  /**
+   * The problems of a response (tests check every response): an undocumented status, a media
+   * type the status does not document, or a JSON body outside its schema; null when it matches.
+   */
+  readonly checkResponse: (status: number, mediaType: string, body: unknown) => string | null
 }
 
 /** openapi.yaml, compiled. */
 export interface Contract {
-  /** An operation's validators, by path and upper-case method. */
+  /** Every operation, in the order of the document. */
+  readonly operations: readonly OperationContract[]
+  /** An operation by path (as written) and upper-case method. */
   readonly operation: (path: string, method: string) => OperationContract | undefined
   /** The upper-case methods a path has, or undefined when openapi.yaml has no such path. */
   readonly methods: (path: string) => readonly string[] | undefined
@@ -74,22 +94,21 @@ export function compileContract(specText?: string): Contract {
       return check(value) ? null : ajv.errorsText(check.errors)
     }
   }
+  const globallySecured = (spec.security ?? []).length > 0
 
-  const operations = new Map<string, OperationContract>()
-  const methodsOf = new Map<string, string[]>()
-  for (const [path, methods] of Object.entries(spec.paths)) {
-    methodsOf.set(
-      path,
-      Object.keys(methods).map((m) => m.toUpperCase()),
-    )
-    for (const [method, operation] of Object.entries(methods)) {
+  const operations: OperationContract[] = []
+  for (const [path, item] of Object.entries(spec.paths)) {
+    for (const method of METHODS) {
+      const operation = item[method]
+      if (operation === undefined) continue
       const at = `/paths/${escape(path)}/${method}`
-      const body = operation.requestBody?.content?.['application/json']?.schema
+      const bodySchema = operation.requestBody?.content?.['application/json']?.schema
       const checkBody =
-        body === undefined
+        bodySchema === undefined
           ? undefined
           : compile(`${at}/requestBody/content/application~1json/schema`)
-      const responses = new Map<number, (value: unknown) => string | null>()
+      // status -> media type -> a check of the body (null: not JSON, nothing to check)
+      const responses = new Map<number, Map<string, ((value: unknown) => string | null) | null>>()
       for (const [status, response] of Object.entries(operation.responses ?? {})) {
         const target = response.$ref?.replace(/^#/, '') ?? `${at}/responses/${status}`
         const content = (
@@ -97,24 +116,44 @@ export function compileContract(specText?: string): Contract {
             ? response.content
             : spec.components.responses[target.split('/').pop() as string]?.content
         ) as Record<string, unknown> | undefined
-        const type = content === undefined ? undefined : Object.keys(content)[0]
-        if (type === undefined || !type.includes('json')) continue
-        responses.set(Number(status), schemaCheck(`${target}/content/${escape(type)}/schema`))
+        const types = new Map<string, ((value: unknown) => string | null) | null>()
+        for (const type of Object.keys(content ?? {})) {
+          types.set(
+            type,
+            type.endsWith('json') ? schemaCheck(`${target}/content/${escape(type)}/schema`) : null,
+          )
+        }
+        responses.set(Number(status), types)
       }
-      operations.set(`${method.toUpperCase()} ${path}`, {
+      operations.push({
+        operationId: operation.operationId ?? `${method.toUpperCase()} ${path}`,
+        path,
+        method: method.toUpperCase(),
+        authenticated: (operation.security?.length ?? (globallySecured ? 1 : 0)) > 0,
+        hasBody: checkBody !== undefined,
+        queryParameters: new Set(
+          (operation.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name as string),
+        ),
         checkBody: (value) => {
           if (checkBody === undefined || checkBody(value)) return null
           return (checkBody.errors ?? []).map(fieldProblem)
         },
-        checkResponse: (status, value) => {
-          const check = responses.get(status)
-          return check === undefined ? `status ${status} is not documented` : check(value)
+        checkResponse: (status, mediaType, value) => {
+          const types = responses.get(status)
+          if (types === undefined) return `status ${status} is not documented`
+          if (!types.has(mediaType)) return `${mediaType} is not documented for status ${status}`
+          return types.get(mediaType)?.(value) ?? null
         },
       })
     }
   }
+  const byKey = new Map(operations.map((op) => [`${op.method} ${op.path}`, op]))
+  const methodsOf = new Map<string, string[]>()
+  for (const op of operations)
+    methodsOf.set(op.path, [...(methodsOf.get(op.path) ?? []), op.method])
   return {
-    operation: (path, method) => operations.get(`${method} ${path}`),
+    operations,
+    operation: (path, method) => byKey.get(`${method} ${path}`),
     methods: (path) => methodsOf.get(path),
     checkProblem: schemaCheck('/components/schemas/Problem'),
   }
@@ -131,7 +170,7 @@ function fieldProblem(error: ErrorObject): FieldProblem {
   return { field: field === '' ? '/' : field, message: error.message ?? 'is invalid' }
 }
 
-/** The named query parameters as contract problems (no operation here takes any). */
+/** The named query parameters as contract problems. */
 export function unknownQueryParameters(names: readonly string[]): ServiceError {
   return new ServiceError('invalid_request', CONTRACT_MISMATCH, {
     errors: names.map((name) => ({
@@ -139,21 +178,4 @@ export function unknownQueryParameters(names: readonly string[]): ServiceError {
       message: `Unknown query parameter '${name}'`,
     })),
   })
-}
-
-/**
- * After the Express routes: a path openapi.yaml describes, asked with a method it lacks, is 405
- * with `Allow` (HEAD goes with GET). Anything else passes on (to 404).
- */
-export function methodNotAllowed(contract: Contract): RequestHandler {
-  return function methodNotAllowedMiddleware(req, _res, next) {
-    const methods = contract.methods(req.path.toLowerCase())
-    const method = req.method === 'HEAD' ? 'GET' : req.method
-    if (methods === undefined || methods.includes(method)) return next()
-    const allow = methods.includes('GET') ? [...methods, 'HEAD'] : methods
-    // RFC 9110: a 405 names the methods the resource allows.
-    return next(
-      new ServiceError('method_not_allowed', undefined, { headers: { Allow: allow.join(', ') } }),
-    )
-  }
 }

@@ -1,28 +1,16 @@
-// GET /debug: the ticket debugger page (static files, no inline script, so helmet's CSP holds).
+// GET /debug: the ticket debugger page (no inline script, so the pages' CSP holds). Its script,
+// styles and pako are files under /debug/, served by the static trees (src/http/static-trees.ts).
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import express, { Router, type RequestHandler } from 'express'
-import type { Config } from '../config.js'
-import { ServiceError } from '../errors.js'
+import type { Handler } from './routes.js'
 
-const PAGE_DIR = fileURLToPath(new URL('../../public/debug/', import.meta.url))
-// pako decodes tickets in the browser; served from the installed package, not a CDN.
-const PAKO = fileURLToPath(new URL('../../node_modules/pako/dist/pako.mjs', import.meta.url))
+export const PAGE_DIR = fileURLToPath(new URL('../../public/debug/', import.meta.url))
 
-/** 404 unless USERSIG_DEBUG_ENDPOINTS is on (POST /usersig/verify checks the same flag). */
-const debugEndpointsGate: RequestHandler = function debugEndpointsGate(_req, res, next) {
-  next((res.locals.config as Config).debugEndpoints ? undefined : new ServiceError('not_found'))
-}
-
-/** Served only while USERSIG_DEBUG_ENDPOINTS is on, like POST /usersig/verify. */
-export function debugPageRouter(): Router {
-  const router = Router()
-  router.use('/debug', debugEndpointsGate)
-  router.get('/debug', function debugPage(_req, res) {
-    res.sendFile('index.html', { root: PAGE_DIR })
+export function debugPage(): Handler<'debugPage', null> {
+  let page: string | undefined
+  return () => ({
+    status: 200,
+    contentType: 'text/html; charset=utf-8',
+    text: (page ??= readFileSync(`${PAGE_DIR}index.html`, 'utf8')),
   })
-  router.get('/debug/pako.mjs', function pako(_req, res) {
-    res.type('text/javascript').sendFile(PAKO)
-  })
-  router.use('/debug', express.static(PAGE_DIR, { index: false, fallthrough: true }))
-  return router
 }

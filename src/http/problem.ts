@@ -1,16 +1,10 @@
 // The one error serializer: every failure becomes RFC 9457 problem+json with a stable code.
-import type { ErrorRequestHandler, RequestHandler } from 'express'
 import { ERRORS, ServiceError, type ErrorCode } from '../errors.js'
 import type { Logger } from '../logger.js'
 
-/** Unknown routes. */
-export const notFound: RequestHandler = function notFound(_req, _res, next) {
-  next(new ServiceError('not_found'))
-}
-
 /**
- * Turns anything thrown into a ServiceError: ours as is, framework errors (Express, its static
- * files) by their status.
+ * Turns anything thrown into a ServiceError: ours as is, errors of the static trees (Express and
+ * its static files) by their status, anything else as a 500.
  */
 export function toServiceError(error: unknown): ServiceError {
   if (error instanceof ServiceError) return error
@@ -19,7 +13,7 @@ export function toServiceError(error: unknown): ServiceError {
   return new ServiceError(code ?? 'internal_error', undefined, { cause: error })
 }
 
-// What Express itself may throw (a malformed URL is 400); anything else is a 500.
+// What the static trees may pass on (a malformed URL is 400); anything else is a 500.
 const BY_STATUS: Partial<Record<number, ErrorCode>> = {
   400: 'invalid_request',
   404: 'not_found',
@@ -67,18 +61,5 @@ export function renderProblem(
       ...(requestId === undefined ? {} : { requestId }),
       ...(problem.expose && problem.errors !== undefined ? { errors: problem.errors } : {}),
     }),
-  }
-}
-
-export function createErrorHandler(logger: Logger): ErrorRequestHandler {
-  return function errorHandler(error, _req, res, next) {
-    if (res.headersSent) return next(error)
-    const problem = renderProblem(
-      logger,
-      toServiceError(error),
-      res.locals.requestId as string | undefined,
-    )
-    res.status(problem.status).set(problem.headers).send(problem.body)
-    return undefined
   }
 }

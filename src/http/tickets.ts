@@ -1,5 +1,5 @@
 // POST /usersig, /usersig/batch and /privatemapkey: issue tickets for a granted app, within its limits.
-import type { AppConfig, Config, Scope } from '../config.js'
+import type { AppConfig, Scope } from '../config.js'
 import { ServiceError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
@@ -10,9 +10,9 @@ import {
   signPrivateMapKey,
   signUserSig,
   userSigSigner,
-  type PrivilegeName,
 } from '../usersig/index.js'
 import { authorizedApp, type Caller } from './authenticate.js'
+import type { Handler, HandlerRequest } from './routes.js'
 
 export interface TicketDeps {
   readonly clock: () => number
@@ -20,17 +20,8 @@ export interface TicketDeps {
   readonly metrics: Metrics
 }
 
-/** One authenticated request, its body already checked against openapi.yaml. */
-export interface TicketRequest<Body> {
-  /** The configuration the request started with, even if a reload lands meanwhile. */
-  readonly config: Config
-  readonly caller: Caller
-  readonly requestId: string
-  readonly body: Body
-}
-
-/** A ticket route: the JSON it answers with 200, or a thrown ServiceError. */
-export type TicketHandler<Body> = (request: TicketRequest<Body>) => unknown
+/** The parts of an authenticated request that every issuance reads. */
+type TicketRequest<Body> = Omit<HandlerRequest<never, Caller>, 'body'> & { readonly body: Body }
 
 /** What every issuance decides once: the app, the expire and the issue time. */
 interface Issuance {
@@ -106,9 +97,7 @@ function recordIssue(
   }
 }
 
-export function issueUserSig(
-  deps: TicketDeps,
-): TicketHandler<{ sdkAppId: number; userId: string; expire?: number }> {
+export function issueUserSig(deps: TicketDeps): Handler<'issueUserSig', Caller> {
   return function issueUserSigHandler(request) {
     const { body } = request
     const issuance = admit(deps, request, 'usersig:issue', (app) => app.defaultExpire)
@@ -119,7 +108,7 @@ export function issueUserSig(
       app.signingKey,
     )
     const shared = recordIssue(deps, request, 'usersig', issuance, { userId: body.userId })
-    return { userSig, ...shared, userId: body.userId }
+    return { status: 200, json: { userSig, ...shared, userId: body.userId } }
   }
 }
 
@@ -128,9 +117,7 @@ export function issueUserSig(
  * bounds the list, and the compiled contract enforces it). The caller, the app and
  * the expire are checked once; each user id against the app's policy, with a per-item error.
  */
-export function issueUserSigBatch(
-  deps: TicketDeps,
-): TicketHandler<{ sdkAppId: number; expire?: number; userIds: string[] }> {
+export function issueUserSigBatch(deps: TicketDeps): Handler<'issueUserSigBatch', Caller> {
   return function issueUserSigBatchHandler(request) {
     const { body } = request
     const issuance = admit(deps, request, 'usersig:issue', (app) => app.defaultExpire)
@@ -140,7 +127,7 @@ export function issueUserSigBatch(
     const results = body.userIds.map((userId) => {
       const problem = checkUserId(userId, app.userIdPolicy)
       if (problem !== null) {
-        return { userId, error: { code: 'user_id_invalid', message: problem } }
+        return { userId, error: { code: 'user_id_invalid' as const, message: problem } }
       }
       issuedTo.push(userId)
       return { userId, userSig: sign(userId) }
@@ -155,24 +142,18 @@ export function issueUserSigBatch(
       issuedTo.length,
     )
     return {
-      ...shared,
-      issued: issuedTo.length,
-      failed: results.length - issuedTo.length,
-      results,
+      status: 200,
+      json: {
+        ...shared,
+        issued: issuedTo.length,
+        failed: results.length - issuedTo.length,
+        results,
+      },
     }
   }
 }
 
-interface PrivateMapKeyBody {
-  sdkAppId: number
-  userId: string
-  expire?: number
-  roomId?: number
-  strRoomId?: string
-  privileges: number | PrivilegeName[]
-}
-
-export function issuePrivateMapKey(deps: TicketDeps): TicketHandler<PrivateMapKeyBody> {
+export function issuePrivateMapKey(deps: TicketDeps): Handler<'issuePrivateMapKey', Caller> {
   return function issuePrivateMapKeyHandler(request) {
     const { body } = request
     const issuance = admit(
@@ -183,7 +164,8 @@ export function issuePrivateMapKey(deps: TicketDeps): TicketHandler<PrivateMapKe
     )
     const { app, expire, now } = issuance
     checkUserIdOf(app, body.userId)
-    const room =
+    // openapi.yaml requires exactly one of the two.
+    const room: { roomId: number } | { strRoomId: string } =
       body.roomId !== undefined ? { roomId: body.roomId } : { strRoomId: body.strRoomId as string }
     let privateMapKey: string
     try {
@@ -213,13 +195,16 @@ export function issuePrivateMapKey(deps: TicketDeps): TicketHandler<PrivateMapKe
       privileges,
     })
     return {
-      privateMapKey,
-      ...shared,
-      userId: body.userId,
-      roomId: 'roomId' in room ? room.roomId : null,
-      strRoomId: 'strRoomId' in room ? room.strRoomId : null,
-      privileges,
-      privilegeNames: privilegeNames(privileges),
+      status: 200,
+      json: {
+        privateMapKey,
+        ...shared,
+        userId: body.userId,
+        roomId: 'roomId' in room ? room.roomId : null,
+        strRoomId: 'strRoomId' in room ? room.strRoomId : null,
+        privileges,
+        privilegeNames: privilegeNames(privileges),
+      },
     }
   }
 }

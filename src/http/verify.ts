@@ -1,7 +1,8 @@
 // POST /usersig/verify: the codec's verdict on a ticket, with a hint; never the expected signature.
 import { verifyUserSig, type TicketErrorCode } from '../usersig/index.js'
-import { authorizedApp } from './authenticate.js'
-import type { TicketDeps, TicketHandler } from './tickets.js'
+import { authorizedApp, type Caller } from './authenticate.js'
+import type { Handler } from './routes.js'
+import type { TicketDeps } from './tickets.js'
 
 /** What a developer should do about each failure. */
 export const HINTS: Record<TicketErrorCode, string> = {
@@ -20,14 +21,7 @@ export const HINTS: Record<TicketErrorCode, string> = {
   ticket_issued_in_future: "The issuer's clock is ahead; sync it with NTP.",
 }
 
-interface VerifyBody {
-  sdkAppId: number
-  userId: string
-  userSig: string
-  kind?: 'usersig' | 'privatemapkey' | 'any'
-}
-
-export function verifyTicket(deps: TicketDeps): TicketHandler<VerifyBody> {
+export function verifyTicket(deps: TicketDeps): Handler<'verifyUserSig', Caller> {
   return function verifyTicketHandler({ body, config, caller, requestId }) {
     const app = authorizedApp(caller, 'usersig:verify', body.sdkAppId, config)
     const verdict = verifyUserSig(body.userSig, app.keys, {
@@ -49,6 +43,9 @@ export function verifyTicket(deps: TicketDeps): TicketHandler<VerifyBody> {
       },
       'ticket verified',
     )
-    return verdict.valid ? verdict : { ...verdict, hint: HINTS[verdict.code] }
+    return {
+      status: 200,
+      json: verdict.valid ? verdict : { ...verdict, hint: HINTS[verdict.code] },
+    }
   }
 }

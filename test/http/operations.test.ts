@@ -187,7 +187,7 @@ describe('the contract and its docs', () => {
   })
 })
 
-describe('helmet headers on every response', () => {
+describe('security headers: the API set on every API answer, the page set on pages', () => {
   const { app } = buildApp()
   const auth = `Bearer ${TOKENS.chat}`
   const cases: [string, () => request.Test][] = [
@@ -195,8 +195,6 @@ describe('helmet headers on every response', () => {
     ['GET /readyz', () => request(app).get('/readyz')],
     ['GET /metrics', () => request(app).get('/metrics')],
     ['GET /openapi.yaml', () => request(app).get('/openapi.yaml')],
-    ['GET /docs/', () => request(app).get('/docs/')],
-    ['GET /docs/swagger-ui.css', () => request(app).get('/docs/swagger-ui.css')],
     ['GET /nope (404)', () => request(app).get('/nope')],
     [
       'POST /usersig (200)',
@@ -228,10 +226,36 @@ describe('helmet headers on every response', () => {
   test.each(cases)('%s', async (_, send) => {
     const res = await send()
 
+    // docs/architecture.md says why each is sent on JSON answers
     expect(res.headers['x-content-type-options']).toBe('nosniff')
-    expect(res.headers['content-security-policy']).toContain("default-src 'self'")
-    expect(res.headers['content-security-policy']).toContain("script-src 'self'")
-    expect(res.headers['x-frame-options']).toBe('SAMEORIGIN')
+    expect(res.headers['content-security-policy']).toBe(
+      "default-src 'none'; frame-ancestors 'none'",
+    )
+    expect(res.headers['cross-origin-resource-policy']).toBe('same-origin')
+    expect(res.headers['cache-control']).toBe('no-store')
+    // and why the page headers are not
+    expect(res.headers['x-frame-options']).toBeUndefined()
+    expect(res.headers['strict-transport-security']).toBeUndefined()
+    expect(res.headers['x-powered-by']).toBeUndefined()
+    expect(res.headers['x-request-id']).toMatch(UUID)
+  })
+
+  test.each([
+    ['GET /docs/', () => request(app).get('/docs/')],
+    ['GET /docs/swagger-ui.css', () => request(app).get('/docs/swagger-ui.css')],
+    ['GET /debug', () => request(app).get('/debug')],
+    ['GET /debug/app.js', () => request(app).get('/debug/app.js')],
+  ] as const)('page: %s', async (_, send) => {
+    const res = await send()
+
+    expect(res.status).toBe(200)
+    expect(res.headers['x-content-type-options']).toBe('nosniff')
+    const csp = res.headers['content-security-policy'] as string
+    expect(csp).toContain("default-src 'self'")
+    expect(csp).toContain("script-src 'self'")
+    expect(csp).toContain("frame-ancestors 'none'")
+    expect(csp).not.toContain('upgrade-insecure-requests')
+    expect(res.headers['x-frame-options']).toBe('DENY')
     expect(res.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains')
     expect(res.headers['referrer-policy']).toBe('no-referrer')
     expect(res.headers['x-powered-by']).toBeUndefined()

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs'
 import type { Socket } from 'node:net'
 import { deflateSync, gzipSync, inflateSync } from 'node:zlib'
-import { BODY_LIMIT_BYTES } from '../../src/http/ticket-api.js'
+import { BODY_LIMIT_BYTES } from '../../src/http/routes.js'
 import {
   decodeUserSig,
   MAX_INFLATED_BYTES,

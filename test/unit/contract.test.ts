@@ -37,10 +37,25 @@ test('responses are checked against their status, and an undocumented status is 
     expiresAt: 1_700_086_400,
     keyId: 'k',
   }
-  expect(issue?.checkResponse(200, ok)).toBeNull()
-  expect(issue?.checkResponse(200, { ...ok, secret: 'x' })).toMatch(/additional properties/)
-  expect(issue?.checkResponse(200, { ...ok, keyId: undefined })).toMatch(/keyId/)
-  expect(issue?.checkResponse(418, ok)).toBe('status 418 is not documented')
+  expect(issue?.checkResponse(200, 'application/json', ok)).toBeNull()
+  expect(issue?.checkResponse(200, 'application/json', { ...ok, secret: 'x' })).toMatch(
+    /additional properties/,
+  )
+  expect(issue?.checkResponse(200, 'application/json', { ...ok, keyId: undefined })).toMatch(
+    /keyId/,
+  )
+  expect(issue?.checkResponse(418, 'application/json', ok)).toBe('status 418 is not documented')
+  expect(issue?.checkResponse(200, 'text/html', '')).toBe(
+    'text/html is not documented for status 200',
+  )
+  const problem = {
+    type: 'urn:usersig-service:problem:unauthorized',
+    title: 'A valid bearer token is required.',
+    status: 401,
+    code: 'unauthorized',
+  }
+  expect(issue?.checkResponse(401, 'application/problem+json', problem)).toBeNull()
+  expect(issue?.checkResponse(401, 'application/problem+json', {})).toMatch(/required/)
 })
 
 test('problem+json bodies are checked against the Problem schema', () => {

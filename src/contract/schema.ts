@@ -385,7 +385,7 @@ export interface components {
     }
   }
   responses: {
-    /** @description Malformed JSON (`malformed_json`), a body outside the contract (`invalid_request`), a userId outside the policy (`user_id_invalid`), or an expire outside the range (`expire_out_of_range`). */
+    /** @description Malformed JSON (`malformed_json`), a body or query parameter outside the contract (`invalid_request`), a userId outside the policy (`user_id_invalid`), or an expire outside the range (`expire_out_of_range`). */
     BadRequest: {
       headers: {
         [name: string]: unknown
@@ -611,6 +611,7 @@ export interface operations {
           'text/html': string
         }
       }
+      400: components['responses']['BadRequest']
       404: components['responses']['NotFound']
     }
   }
@@ -635,6 +636,7 @@ export interface operations {
           }
         }
       }
+      400: components['responses']['BadRequest']
     }
   }
   readiness: {
@@ -655,6 +657,7 @@ export interface operations {
           'application/json': components['schemas']['Readiness']
         }
       }
+      400: components['responses']['BadRequest']
       /** @description Shutting down; stop sending traffic here. */
       503: {
         headers: {
@@ -684,6 +687,7 @@ export interface operations {
           'text/plain': string
         }
       }
+      400: components['responses']['BadRequest']
     }
   }
   openapi: {
@@ -704,6 +708,7 @@ export interface operations {
           'application/yaml': string
         }
       }
+      400: components['responses']['BadRequest']
     }
   }
 }

@@ -1,11 +1,11 @@
-// Drift guard: the committed src/client/schema.ts must equal what `npm run generate:client` makes from openapi.yaml.
+// Drift guard: the committed src/contract/schema.ts must equal what `npm run generate:contract` makes from openapi.yaml.
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import openapiTS, { astToString, COMMENT_HEADER } from 'openapi-typescript'
 import { format, resolveConfig } from 'prettier'
 
 const SPEC = new URL('../../openapi.yaml', import.meta.url)
-const SCHEMA = fileURLToPath(new URL('../../src/client/schema.ts', import.meta.url))
+const SCHEMA = fileURLToPath(new URL('../../src/contract/schema.ts', import.meta.url))
 
 /** The generate script's two steps: the openapi-typescript CLI's output, then prettier --write. */
 async function generate(): Promise<string> {
@@ -16,7 +16,7 @@ async function generate(): Promise<string> {
   return format(raw, { ...(await resolveConfig(SCHEMA)), filepath: SCHEMA })
 }
 
-test('src/client/schema.ts is up to date with openapi.yaml (run `npm run generate:client`)', async () => {
+test('src/contract/schema.ts is up to date with openapi.yaml (run `npm run generate:contract`)', async () => {
   const [expected, committed] = await Promise.all([generate(), readFile(SCHEMA, 'utf8')])
   expect(committed).toBe(expected)
 })

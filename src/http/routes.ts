@@ -1,0 +1,79 @@
+// The one route table: every operation of openapi.yaml, by operationId, with its handler and what
+// the front door must do before calling it. Method, path and whether a caller must authenticate
+// come from openapi.yaml; the front door refuses to start when this table and the contract differ.
+//
+// To add a route: describe the operation in openapi.yaml (with an operationId), run
+// `npm run generate:contract`, write its handler (typed by the operation), and add it here.
+import type { Config } from '../config.js'
+import type { Answer, OperationId, RequestBody } from '../contract/index.js'
+import type { LiveConfig } from '../live-config.js'
+import type { Metrics } from '../metrics.js'
+import type { Caller } from './authenticate.js'
+import { debugPage } from './debug-page.js'
+import { liveness, metrics, openapiDocument, readiness, type Lifecycle } from './operations.js'
+import { issuePrivateMapKey, issueUserSig, issueUserSigBatch, type TicketDeps } from './tickets.js'
+import { verifyTicket } from './verify.js'
+
+/** The largest request body accepted by default: a verify request with a maximal ticket is ~8.3 KiB. */
+export const BODY_LIMIT_BYTES = 16 * 1024
+/** POST /usersig/batch: 1000 user ids of up to 32 characters with JSON quoting fit in ~40 KiB. */
+export const BATCH_BODY_LIMIT_BYTES = 64 * 1024
+
+/** What a handler is given: the request's configuration, id, caller and body, all settled. */
+export interface HandlerRequest<O extends OperationId, C extends Caller | null> {
+  /** The configuration the request started with, even if a reload lands meanwhile. */
+  readonly config: Config
+  readonly requestId: string
+  /** The authenticated caller (null on public operations). */
+  readonly caller: C
+  /** The JSON body, already checked against openapi.yaml. */
+  readonly body: RequestBody<O>
+}
+
+/** A handler: typed input in, one of the operation's documented answers out, or a ServiceError thrown. */
+export type Handler<O extends OperationId, C extends Caller | null> = (
+  request: HandlerRequest<O, C>,
+) => Answer<O> | Promise<Answer<O>>
+
+interface RouteOptions {
+  /** The largest body read (bytes); BODY_LIMIT_BYTES by default. */
+  readonly bodyLimit?: number
+  /** Served only while USERSIG_DEBUG_ENDPOINTS is on; otherwise 404 to everyone. */
+  readonly debugOnly?: boolean
+}
+
+/** One operation's route. `auth` must say what openapi.yaml's `security` says. */
+export type Route<O extends OperationId> = RouteOptions &
+  (
+    | { readonly auth: 'bearer'; readonly handler: Handler<O, Caller> }
+    | { readonly auth: 'none'; readonly handler: Handler<O, null> }
+  )
+
+/** Every operation of openapi.yaml has a route: `tsc` fails on one missing. */
+export type RouteTable = { readonly [O in OperationId]: Route<O> }
+
+export interface RouteDeps extends TicketDeps {
+  readonly live: LiveConfig
+  readonly lifecycle: Lifecycle
+  readonly metrics: Metrics
+  /** What GET /metrics serves; under node:cluster, the whole cluster's metrics. */
+  readonly metricsText: () => Promise<string>
+}
+
+export function createRoutes(deps: RouteDeps): RouteTable {
+  return {
+    issueUserSig: { auth: 'bearer', handler: issueUserSig(deps) },
+    issueUserSigBatch: {
+      auth: 'bearer',
+      handler: issueUserSigBatch(deps),
+      bodyLimit: BATCH_BODY_LIMIT_BYTES,
+    },
+    verifyUserSig: { auth: 'bearer', handler: verifyTicket(deps), debugOnly: true },
+    issuePrivateMapKey: { auth: 'bearer', handler: issuePrivateMapKey(deps) },
+    debugPage: { auth: 'none', handler: debugPage(), debugOnly: true },
+    liveness: { auth: 'none', handler: liveness },
+    readiness: { auth: 'none', handler: readiness(deps) },
+    metrics: { auth: 'none', handler: metrics(deps) },
+    openapi: { auth: 'none', handler: openapiDocument() },
+  }
+}
