@@ -31,6 +31,13 @@ export function checkJsonMediaType(req: IncomingMessage): void {
   }
 }
 
+/** Throws 413 when the declared Content-Length is over `limit` (before asking for the body). */
+export function checkDeclaredLength(req: IncomingMessage, limit: number): void {
+  const declared = req.headers['content-length']
+  if (declared !== undefined && Number(declared) > limit)
+    throw new ServiceError('payload_too_large')
+}
+
 /**
  * Reads the whole body, at most `limit` bytes. Rejects with 413 `payload_too_large` (from the
  * declared length, before reading, or once the bytes pass the limit) or 400 `invalid_request` when

@@ -17,7 +17,7 @@ import type { LiveConfig } from '../live-config.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
 import type { Authenticator, Caller } from './authenticate.js'
-import { checkJsonMediaType, parseJson, readBody } from './body.js'
+import { checkDeclaredLength, checkJsonMediaType, parseJson, readBody } from './body.js'
 import {
   CONTRACT_MISMATCH,
   unknownQueryParameters,
@@ -174,6 +174,7 @@ export function createFrontDoor(deps: FrontDoorDeps): FrontDoor {
     let body: unknown
     if (served.hasBody) {
       checkJsonMediaType(req)
+      checkDeclaredLength(req, served.bodyLimit)
       if ((req as ContinuableRequest)[AWAITING_CONTINUE]) res.writeContinue()
       body = parseJson(await readBody(req, served.bodyLimit))
       const errors = served.checkBody(body)
