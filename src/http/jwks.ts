@@ -75,6 +75,11 @@ function createJwksKeySet(url: URL, { logger, now }: JwksDeps): JwksKeySet {
   let failure: string | undefined
   let pending: Promise<void> | undefined
 
+  // A clock set back counts as time passed for a refetch (it must not hold one off for the
+  // step's length) and as no time passed for using the set.
+  const within = (at: number, since: number, ms: number) => at >= since && at - since < ms
+  const due = (at: number) =>
+    good === undefined || !within(at, good.fetchedAt, JWKS_CACHE_MAX_AGE_MS)
   const usable = (policy: JwksPolicy, at: number): LocalKeySet | undefined => {
     if (good === undefined) return undefined
     const age = at - good.fetchedAt
@@ -84,7 +89,7 @@ function createJwksKeySet(url: URL, { logger, now }: JwksDeps): JwksKeySet {
   /** The fetch under way, or a new one unless the cooldown since the last attempt is not over. */
   const refresh = (policy: JwksPolicy, at: number): Promise<void> | undefined => {
     if (pending !== undefined) return pending
-    if (at - lastAttemptAt < policy.cooldownMs) return undefined
+    if (within(at, lastAttemptAt, policy.cooldownMs)) return undefined
     lastAttemptAt = at
     pending = fetchJwks(url)
       .then(
@@ -121,10 +126,9 @@ function createJwksKeySet(url: URL, { logger, now }: JwksDeps): JwksKeySet {
     lookup(policy) {
       return async function jwksKey(header, token) {
         const at = now()
-        if (good === undefined || at - good.fetchedAt >= JWKS_CACHE_MAX_AGE_MS) {
-          // Stale but still usable: verify with it now; the refetch runs meanwhile.
-          void refresh(policy, at)
-        }
+        // Never fetched, or due for a refresh: ask the IdP if the cooldown allows. A set still
+        // usable verifies now, without waiting for the answer.
+        if (due(at)) void refresh(policy, at)
         let keys = usable(policy, at)
         if (keys === undefined) {
           await pending

@@ -314,6 +314,18 @@ describe('through the authenticator (a moved clock, a 30 s cooldown, logs captur
     await until(() => idp.open === 0, 'the hung request to be closed by the client')
   })
 
+  test('a clock set back an hour: the set still verifies, and a refetch is not held off for the hour', async () => {
+    const config = configFor(idp.url)
+    expect(await outcome(config, good)).toBe('chat-backend')
+    idp.mode = 'fail'
+    at -= 3600_000
+    expect(await outcome(config, good)).toBe('chat-backend')
+    await until(() => failureLines().length === 1, 'the refetch')
+    expect(idp.hits).toBe(2)
+    expect(await outcome(config, good)).toBe('chat-backend')
+    expect(idp.hits).toBe(2) // and the cooldown holds from the new time on
+  })
+
   test.each([
     ['not-jwks', 'not a JSON Web Key Set'],
     ['oversized', 'larger than 262144 bytes'],
