@@ -1,7 +1,9 @@
 // Caller authentication (static bearer tokens or JWTs) and authorisation (scopes and SDKAppIDs).
 import { createHash, timingSafeEqual } from 'node:crypto'
-import type { AppConfig, ClientConfig, Config, Scope } from '../config.js'
+import type { AppConfig, ClientConfig, Config, JwtConfig, Scope } from '../config.js'
 import { ServiceError } from '../errors.js'
+import type { Logger } from '../logger.js'
+import { createJwksKeySets } from './jwks.js'
 import { createJwtVerifier } from './jwt.js'
 
 /** Who is calling and what they may do, whichever way they authenticated. */
@@ -24,15 +26,24 @@ export type Authenticator = (
   authorization: string | undefined,
 ) => Caller | Promise<Caller>
 
+export interface AuthenticatorOptions {
+  /** Where a failing identity provider is reported (once per JWKS fetch); without one, nowhere. */
+  readonly logger?: Logger
+  /** Milliseconds since the epoch, for JWT expiry and the JWKS's age; tests move it. */
+  readonly now?: () => number
+}
+
 /**
  * Authenticates `Authorization: Bearer <token>` against the configuration the request started
  * with: a static client's token (synchronously), or else a JWT when JWT callers are configured.
  * Throws (or rejects with) 401 `unauthorized`, or 503 `auth_unavailable` when the identity
- * provider cannot be reached. The JWT verifier is built once per configuration (reloads build a
- * new one).
+ * provider's keys cannot be had. The JWT verifier is built once per configuration; the JWKS it
+ * verifies with is kept per URL for the authenticator's life, so a reload keeps it.
  */
-export function createAuthenticator(): Authenticator {
-  const verifiers = new WeakMap<Config, (token: string) => Promise<Caller>>()
+export function createAuthenticator(options: AuthenticatorOptions = {}): Authenticator {
+  const now = options.now ?? Date.now
+  const keySetFor = createJwksKeySets({ logger: options.logger, now })
+  const verifiers = new WeakMap<JwtConfig, (token: string) => Promise<Caller>>()
   return function authenticate(config, authorization) {
     const token = BEARER.exec(authorization ?? '')?.[1]
     if (token === undefined) throw new ServiceError('unauthorized')
@@ -40,10 +51,10 @@ export function createAuthenticator(): Authenticator {
     const caller = staticCaller(config.clients, token)
     if (caller !== undefined) return caller
     if (config.jwt === null || !JWT_SHAPE.test(token)) throw new ServiceError('unauthorized')
-    let verify = verifiers.get(config)
+    let verify = verifiers.get(config.jwt)
     if (verify === undefined) {
-      verify = createJwtVerifier(config.jwt)
-      verifiers.set(config, verify)
+      verify = createJwtVerifier(config.jwt, { keySetFor, now })
+      verifiers.set(config.jwt, verify)
     }
     return verify(token)
   }

@@ -1,19 +1,17 @@
 // JWT callers (jose): verify the token against the identity provider's keys and map its claims
 // onto the same grant model as static clients (subject -> id, scope -> scopes, sdkappids -> apps).
-import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose'
+import { errors, jwtVerify, type JWTPayload } from 'jose'
 import { SCOPES, type JwtConfig, type Scope } from '../config.js'
 import { ServiceError } from '../errors.js'
 import type { Caller } from './authenticate.js'
+import { DEFAULT_JWKS_MAX_STALE_SECONDS, JwksUnavailable, type JwksKeySet } from './jwks.js'
 
-/** How long a JWKS fetch may take before the identity provider counts as unavailable (ms). */
-export const JWKS_TIMEOUT_MS = 3_000
-/** A fetched JWKS is trusted this long before it is refetched (ms). */
-export const JWKS_CACHE_MAX_AGE_MS = 10 * 60_000
+/** JWT settings, with USERSIG_JWKS_MAX_STALE_SECONDS until the configuration carries it. */
+export type JwtSettings = JwtConfig & { readonly jwksMaxStaleSeconds?: number }
 
 const SUBJECT = /^[A-Za-z0-9._:@-]{1,128}$/
 
-// jose failures that mean "this token is not acceptable"; anything else (a timeout, a refused
-// connection, a JWKS that is not JSON) means the identity provider could not be asked.
+// jose failures that mean "this token is not acceptable" (an unknown kid included: see jwks.ts).
 const TOKEN_FAILURES = new Set([
   'ERR_JWT_EXPIRED',
   'ERR_JWT_CLAIM_VALIDATION_FAILED',
@@ -27,15 +25,20 @@ const TOKEN_FAILURES = new Set([
   'ERR_JWK_INVALID',
 ])
 
-/** Builds the verifier once per configuration; the remote JWKS is cached and rate limited by jose. */
-export function createJwtVerifier(jwt: JwtConfig): (token: string) => Promise<Caller> {
+/**
+ * Builds the verifier once per configuration. With a JWKS, the key set comes from `keySetFor`,
+ * which shares it between configurations on the same URL (so it survives reloads).
+ */
+export function createJwtVerifier(
+  jwt: JwtSettings,
+  deps: { keySetFor: (url: URL) => JwksKeySet; now: () => number },
+): (token: string) => Promise<Caller> {
   const key =
     jwt.jwksUrl === null
       ? (jwt.secret as Uint8Array)
-      : createRemoteJWKSet(jwt.jwksUrl, {
-          timeoutDuration: JWKS_TIMEOUT_MS,
-          cooldownDuration: jwt.jwksCooldownSeconds * 1000,
-          cacheMaxAge: JWKS_CACHE_MAX_AGE_MS,
+      : deps.keySetFor(jwt.jwksUrl).lookup({
+          cooldownMs: jwt.jwksCooldownSeconds * 1000,
+          maxStaleMs: (jwt.jwksMaxStaleSeconds ?? DEFAULT_JWKS_MAX_STALE_SECONDS) * 1000,
         })
   const options = {
     issuer: jwt.issuer,
@@ -47,14 +50,20 @@ export function createJwtVerifier(jwt: JwtConfig): (token: string) => Promise<Ca
   return async function verifyCallerJwt(token) {
     let payload: JWTPayload
     try {
+      const verifyOptions = { ...options, currentDate: new Date(deps.now()) }
       ;({ payload } =
         key instanceof Uint8Array
-          ? await jwtVerify(token, key, options)
-          : await jwtVerify(token, key, options))
+          ? await jwtVerify(token, key, verifyOptions)
+          : await jwtVerify(token, key, verifyOptions))
     } catch (error) {
+      if (error instanceof JwksUnavailable) {
+        // The key set has already logged why, once per fetch; this is every request meanwhile.
+        throw new ServiceError('auth_unavailable', undefined, { cause: error })
+      }
       if (error instanceof errors.JOSEError && TOKEN_FAILURES.has(error.code)) {
         throw new ServiceError('unauthorized', undefined, { cause: error })
       }
+      // A published key jose cannot use (a private key, a malformed JWK): the IdP's fault.
       throw new ServiceError('auth_unavailable', undefined, { cause: error })
     }
     return callerFromClaims(payload)

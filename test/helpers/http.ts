@@ -7,6 +7,7 @@ import { createApp, type App } from '../../src/app.js'
 import { loadConfig, type Config } from '../../src/config.js'
 import { ERRORS, type ErrorCode } from '../../src/errors.js'
 import type { Lifecycle } from '../../src/http/operations.js'
+import { LiveConfig } from '../../src/live-config.js'
 import { createLogger } from '../../src/logger.js'
 import { createUserSigKey } from '../../src/usersig/index.js'
 import { inflateTicket } from './inflate.js'
@@ -92,16 +93,21 @@ export interface TestApp {
   readonly logLines: string[]
   /** The log lines parsed. */
   logs(): Record<string, unknown>[]
+  /** Reloads: the same environment loaded again into a new Config, swapped in like SIGHUP does. */
+  reload(): Config
 }
 
 /** Loads the real config from env and builds the app on a fixed clock, validating every response. */
 export function buildApp(options: BuildOptions = {}): TestApp {
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    USERSIG_APPS: JSON.stringify(USERSIG_APPS),
-    USERSIG_CLIENTS: JSON.stringify(USERSIG_CLIENTS),
-    ...options.env,
-  })
+  const load = () =>
+    loadConfig({
+      NODE_ENV: 'test',
+      USERSIG_APPS: JSON.stringify(USERSIG_APPS),
+      USERSIG_CLIENTS: JSON.stringify(USERSIG_CLIENTS),
+      ...options.env,
+    })
+  const config = load()
+  const live = new LiveConfig(config)
   const logLines: string[] = []
   const logger = createLogger(options.logLevel ?? 'info', {
     write(line: string) {
@@ -110,6 +116,7 @@ export function buildApp(options: BuildOptions = {}): TestApp {
   })
   const app = createApp({
     config,
+    live,
     logger,
     clock: options.clock ?? (() => NOW),
     validateResponses: true,
@@ -120,6 +127,11 @@ export function buildApp(options: BuildOptions = {}): TestApp {
     config,
     logLines,
     logs: () => logLines.map((line) => JSON.parse(line) as Record<string, unknown>),
+    reload() {
+      const next = load()
+      live.swap(next)
+      return next
+    },
   }
 }
 

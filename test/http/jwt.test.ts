@@ -1,7 +1,5 @@
 // JWT callers against a real JWKS endpoint on 127.0.0.1: claims map onto the static grant model.
-import { once } from 'node:events'
-import { createServer, type Server } from 'node:http'
-import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose'
+import { exportSPKI } from 'jose'
 import {
   APP_A,
   APP_B,
@@ -14,71 +12,17 @@ import {
   USERSIG_APPS,
   UNKNOWN_APP,
 } from '../helpers/http.js'
+import {
+  AUDIENCE,
+  ISSUER,
+  jwksEnv,
+  keyPair,
+  signJwt as token,
+  startIdp,
+  unixNow as now,
+  type Idp,
+} from '../helpers/idp.js'
 import { verifyUserSig } from '../../src/usersig/index.js'
-
-const ISSUER = 'https://idp.test/'
-const AUDIENCE = 'usersig-service'
-
-interface Idp {
-  server: Server
-  url: string
-  keys: JWK[]
-  hits: number
-  mode: 'serve' | 'hang'
-}
-
-async function startIdp(keys: JWK[]): Promise<Idp> {
-  const idp: Idp = { server: createServer(), url: '', keys, hits: 0, mode: 'serve' }
-  idp.server.on('request', (_req, res) => {
-    idp.hits += 1
-    if (idp.mode === 'hang') return // never answers: the verifier's timeout must cut it
-    res.setHeader('content-type', 'application/json')
-    res.end(JSON.stringify({ keys: idp.keys }))
-  })
-  idp.server.listen(0, '127.0.0.1')
-  await once(idp.server, 'listening')
-  const { port } = idp.server.address() as { port: number }
-  idp.url = `http://127.0.0.1:${port}/jwks.json`
-  return idp
-}
-
-async function keyPair(kid: string, alg = 'RS256') {
-  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true })
-  const jwk = { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' }
-  return { privateKey, publicKey, jwk }
-}
-
-const now = () => Math.floor(Date.now() / 1000)
-
-async function token(
-  key: CryptoKey | Uint8Array,
-  header: { alg: string; kid?: string },
-  claims: Record<string, unknown> = {},
-  {
-    iss = ISSUER,
-    aud = AUDIENCE,
-    sub = 'chat-backend',
-    exp = now() + 300,
-    nbf,
-  }: Record<string, unknown> = {},
-): Promise<string> {
-  const jwt = new SignJWT({ scope: 'usersig:issue usersig:verify', sdkappids: [APP_A], ...claims })
-    .setProtectedHeader(header)
-    .setIssuedAt()
-  if (iss !== null) jwt.setIssuer(iss as string)
-  if (aud !== null) jwt.setAudience(aud as string)
-  if (sub !== null) jwt.setSubject(sub as string)
-  if (exp !== null) jwt.setExpirationTime(exp as number)
-  if (nbf !== undefined) jwt.setNotBefore(nbf as number)
-  return jwt.sign(key)
-}
-
-const jwksEnv = (url: string, extra: Record<string, string> = {}) => ({
-  USERSIG_JWT_ISSUER: ISSUER,
-  USERSIG_JWT_AUDIENCE: AUDIENCE,
-  USERSIG_JWKS_URL: url,
-  ...extra,
-})
 
 const issue = (app: Parameters<typeof post>[0], bearer: string, sdkAppId = APP_A) =>
   post(app, '/usersig', bearer, { sdkAppId, userId: 'alice', expire: 3600 })
@@ -93,10 +37,7 @@ describe('JWT callers with a JWKS', () => {
     idp = await startIdp([current.jwk])
     app = buildApp({ env: jwksEnv(idp.url, { USERSIG_JWKS_COOLDOWN_SECONDS: '1' }) })
   })
-  afterEach(() => {
-    idp.server.closeAllConnections()
-    idp.server.close()
-  })
+  afterEach(() => idp.close())
 
   test('a valid token issues a ticket: sub is the caller, scope and sdkappids its grant', async () => {
     const res = await issue(app.app, await token(current.privateKey, { alg: 'RS256', kid: 'k1' }))
@@ -220,8 +161,7 @@ describe('JWT callers with a JWKS', () => {
   })
 
   test('the IdP down: 503 auth_unavailable, quickly; static callers unaffected', async () => {
-    idp.server.close()
-    idp.server.closeAllConnections()
+    idp.close()
     const fresh = buildApp({
       env: jwksEnv(idp.url),
     })
