@@ -51,7 +51,7 @@ export function createApp(deps: AppDeps): App {
     lifecycle,
     logger,
     metrics,
-    authenticate: createAuthenticator(),
+    authenticate: createAuthenticator({ logger }),
     rateLimit: createRateLimiter(),
     validateResponses: deps.validateResponses ?? false,
   })

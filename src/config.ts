@@ -121,6 +121,7 @@ export const CONFIG_VARIABLES = [
   'USERSIG_JWT_SECRET_FILE',
   'USERSIG_JWT_CLOCK_TOLERANCE',
   'USERSIG_JWKS_COOLDOWN_SECONDS',
+  'USERSIG_JWKS_MAX_STALE_SECONDS',
 ] as const
 
 /** Algorithms a JWT may use: asymmetric ones with a JWKS, HMAC with a shared secret. Never `none`. */
@@ -142,6 +143,8 @@ export interface JwtConfig {
   readonly clockTolerance: number
   /** At most one JWKS fetch per this many seconds, however many unknown `kid`s arrive. */
   readonly jwksCooldownSeconds: number
+  /** While the IdP fails, the last good JWKS keeps verifying until it is this many seconds old. */
+  readonly jwksMaxStaleSeconds: number
 }
 
 /**
@@ -275,6 +278,14 @@ function readJwtConfig(
     )
   }
 
+  const maxStaleText = env.USERSIG_JWKS_MAX_STALE_SECONDS ?? '86400'
+  const jwksMaxStaleSeconds = Number(maxStaleText)
+  if (!/^[0-9]{1,6}$/.test(maxStaleText) || jwksMaxStaleSeconds > 604_800) {
+    problems.push(
+      'USERSIG_JWKS_MAX_STALE_SECONDS: must be an integer number of seconds from 0 to 604800 (7 days)',
+    )
+  }
+
   let secretText = env.USERSIG_JWT_SECRET
   if (env.USERSIG_JWT_SECRET_FILE !== undefined) {
     if (secretText !== undefined) {
@@ -320,6 +331,7 @@ function readJwtConfig(
     algorithms: jwksUrl === null ? SECRET_ALGORITHMS : JWKS_ALGORITHMS,
     clockTolerance,
     jwksCooldownSeconds,
+    jwksMaxStaleSeconds,
   })
 }
 

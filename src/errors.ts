@@ -46,6 +46,8 @@ export class ServiceError extends Error {
   readonly errors: readonly FieldProblem[] | undefined
   /** Response headers the status calls for (e.g. `Allow` on a 405). */
   readonly headers: Readonly<Record<string, string>> | undefined
+  /** Already reported where it happened (rate-limited there): the request itself logs at debug. */
+  readonly logged: boolean
 
   constructor(
     code: ErrorCode,
@@ -54,6 +56,7 @@ export class ServiceError extends Error {
       errors?: readonly FieldProblem[]
       cause?: unknown
       headers?: Readonly<Record<string, string>> | undefined
+      logged?: boolean
     } = {},
   ) {
     super(detail ?? ERRORS[code].title, { cause: options.cause })
@@ -62,6 +65,7 @@ export class ServiceError extends Error {
     this.detail = detail
     this.errors = options.errors
     this.headers = options.headers
+    this.logged = options.logged ?? false
   }
 
   /** Whether the caller may see `detail` (client errors) or only the fixed title (server errors). */

@@ -14,8 +14,6 @@ export const JWKS_TIMEOUT_MS = 3_000
 export const JWKS_CACHE_MAX_AGE_MS = 10 * 60_000
 /** A larger JWKS document is refused (a real one is a few KiB). */
 export const JWKS_MAX_BYTES = 256 * 1024
-/** How long the last good set keeps verifying while the IdP fails (USERSIG_JWKS_MAX_STALE_SECONDS). */
-export const DEFAULT_JWKS_MAX_STALE_SECONDS = 86_400
 // A reload that changes the URL leaves the old set behind; a few are kept, not every one.
 const REMEMBERED_URLS = 4
 

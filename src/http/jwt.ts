@@ -4,10 +4,7 @@ import { errors, jwtVerify, type JWTPayload } from 'jose'
 import { SCOPES, type JwtConfig, type Scope } from '../config.js'
 import { ServiceError } from '../errors.js'
 import type { Caller } from './authenticate.js'
-import { DEFAULT_JWKS_MAX_STALE_SECONDS, JwksUnavailable, type JwksKeySet } from './jwks.js'
-
-/** JWT settings, with USERSIG_JWKS_MAX_STALE_SECONDS until the configuration carries it. */
-export type JwtSettings = JwtConfig & { readonly jwksMaxStaleSeconds?: number }
+import { JwksUnavailable, type JwksKeySet } from './jwks.js'
 
 const SUBJECT = /^[A-Za-z0-9._:@-]{1,128}$/
 
@@ -30,7 +27,7 @@ const TOKEN_FAILURES = new Set([
  * which shares it between configurations on the same URL (so it survives reloads).
  */
 export function createJwtVerifier(
-  jwt: JwtSettings,
+  jwt: JwtConfig,
   deps: { keySetFor: (url: URL) => JwksKeySet; now: () => number },
 ): (token: string) => Promise<Caller> {
   const key =
@@ -38,7 +35,7 @@ export function createJwtVerifier(
       ? (jwt.secret as Uint8Array)
       : deps.keySetFor(jwt.jwksUrl).lookup({
           cooldownMs: jwt.jwksCooldownSeconds * 1000,
-          maxStaleMs: (jwt.jwksMaxStaleSeconds ?? DEFAULT_JWKS_MAX_STALE_SECONDS) * 1000,
+          maxStaleMs: jwt.jwksMaxStaleSeconds * 1000,
         })
   const options = {
     issuer: jwt.issuer,
@@ -58,7 +55,7 @@ export function createJwtVerifier(
     } catch (error) {
       if (error instanceof JwksUnavailable) {
         // The key set has already logged why, once per fetch; this is every request meanwhile.
-        throw new ServiceError('auth_unavailable', undefined, { cause: error })
+        throw new ServiceError('auth_unavailable', undefined, { cause: error, logged: true })
       }
       if (error instanceof errors.JOSEError && TOKEN_FAILURES.has(error.code)) {
         throw new ServiceError('unauthorized', undefined, { cause: error })

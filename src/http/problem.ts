@@ -38,7 +38,7 @@ export function renderProblem(
   problem: ServiceError,
   requestId: string | undefined,
 ): ProblemResponse {
-  if (problem.expose) {
+  if (problem.expose || problem.logged) {
     logger.debug({ requestId, code: problem.code, status: problem.status }, 'request refused')
   } else {
     // The detail and the stack go to the log only; the caller gets the fixed title.

@@ -6,7 +6,7 @@ import { loadConfig, type Config } from '../../src/config.js'
 import { ServiceError } from '../../src/errors.js'
 import { createAuthenticator } from '../../src/http/authenticate.js'
 import { JWKS_CACHE_MAX_AGE_MS } from '../../src/http/jwks.js'
-import type { JwtSettings } from '../../src/http/jwt.js'
+import type { JwtConfig } from '../../src/config.js'
 import { createLogger } from '../../src/logger.js'
 import {
   APP_A,
@@ -138,8 +138,8 @@ describe('through the authenticator (a moved clock, a 30 s cooldown, logs captur
       ...jwksEnv(url, { USERSIG_JWKS_COOLDOWN_SECONDS: cooldown }),
     })
     if (maxStaleSeconds === undefined) return config
-    const jwt: JwtSettings = {
-      ...(config.jwt as JwtSettings),
+    const jwt: JwtConfig = {
+      ...(config.jwt as JwtConfig),
       jwksMaxStaleSeconds: maxStaleSeconds,
     }
     return { ...config, jwt }

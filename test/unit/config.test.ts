@@ -341,6 +341,19 @@ describe('loadConfig', () => {
       },
       'USERSIG_JWT_CLOCK_TOLERANCE: must be an integer number of seconds from 0 to 300',
     ],
+    ...['604801', '1.5', '-1', 'a day'].map(
+      (value) =>
+        [
+          `a max stale age of ${value}`,
+          {
+            USERSIG_JWT_ISSUER: 'i',
+            USERSIG_JWT_AUDIENCE: 'a',
+            USERSIG_JWT_SECRET: 'x'.repeat(32),
+            USERSIG_JWKS_MAX_STALE_SECONDS: value,
+          },
+          'USERSIG_JWKS_MAX_STALE_SECONDS: must be an integer number of seconds from 0 to 604800 (7 days)',
+        ] as (typeof badJwt)[number],
+    ),
   ]
   test.each(badJwt)(
     'refuses JWT settings with %s, never quoting the secret',
@@ -352,6 +365,20 @@ describe('loadConfig', () => {
       expect(found.join('\n')).not.toContain(jwtSecret)
     },
   )
+
+  test.each([
+    [undefined, 86_400],
+    ['0', 0],
+    ['604800', 604_800],
+  ])('USERSIG_JWKS_MAX_STALE_SECONDS=%s gives %d seconds', (value, seconds) => {
+    const jwtEnv = {
+      USERSIG_JWT_ISSUER: 'i',
+      USERSIG_JWT_AUDIENCE: 'a',
+      USERSIG_JWT_SECRET: 'x'.repeat(32),
+      ...(value === undefined ? {} : { USERSIG_JWKS_MAX_STALE_SECONDS: value }),
+    }
+    expect(loadConfig({ ...good, ...jwtEnv }).jwt?.jwksMaxStaleSeconds).toBe(seconds)
+  })
 
   test('refuses both a variable and its _FILE twin', () => {
     expect(problems({ ...good, USERSIG_APPS_FILE: '/x' })).toContain(
