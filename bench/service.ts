@@ -1,5 +1,5 @@
-// HTTP benchmark: the service as shipped against a naive baseline and an Express hello world, in one
-// run, interleaved, on 127.0.0.1 only. Run: npm run bench (builds first). Bounded: ~5 minutes.
+// HTTP benchmark: the service as shipped against a naive baseline, a ceiling (bare node:http and
+// the codec) and an Express hello world, in one run, interleaved, on 127.0.0.1 only. Run: npm run bench (builds first). Bounded: ~5 minutes.
 // Prints req/s, p50, p99 and RSS per case and the ratios to the naive baseline; the last line is
 // one JSON object.
 import { execFileSync, fork, type ChildProcess } from 'node:child_process'
@@ -56,6 +56,14 @@ const CASES: readonly Case[] = [
     auth: true,
   },
   { name: 'naive', script: 'bench/naive-server.mjs', nodeFlags: [], env: {}, auth: false },
+  // Same flags as the service: the ratio is the cost of the front door, nothing else.
+  {
+    name: 'ceiling',
+    script: 'bench/ceiling-server.mjs',
+    nodeFlags: SHIPPED_FLAGS,
+    env: {},
+    auth: true,
+  },
   { name: 'hello', script: 'bench/hello-server.mjs', nodeFlags: [], env: {}, auth: false },
   {
     name: 'service x2 workers',
@@ -82,6 +90,7 @@ async function start(c: Case): Promise<Running> {
       HOST: '127.0.0.1',
       BENCH_SDKAPPID: String(SDKAPPID),
       BENCH_KEY: SECRET,
+      BENCH_TOKEN: TOKEN,
       ...c.env,
     },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
@@ -251,6 +260,7 @@ async function main(): Promise<void> {
   const issue = perRound('service POST /usersig', 'reqPerSec')
   const ratios = {
     issueVsNaive: ratioOf('issueVsNaive', issue, perRound('naive POST /usersig', 'reqPerSec')),
+    ceilingRatio: ratioOf('ceilingRatio', issue, perRound('ceiling POST /usersig', 'reqPerSec')),
     issueP99VsNaive: ratioOf(
       'issueP99VsNaive',
       perRound('service POST /usersig', 'p99'),
