@@ -287,6 +287,7 @@ export interface components {
       | 'ticket_kind_mismatch'
       | 'ticket_signature_invalid'
       | 'ticket_issued_in_future'
+      | 'ticket_userbuf_mangled'
     DecodedTicket: {
       version: string
       userId: string
