@@ -3,7 +3,7 @@ import { timingSafeEqual } from 'node:crypto'
 import { parseTicket, type DecodedTicket } from './decode.js'
 import { TICKET_ERRORS, TicketError, type TicketErrorCode } from './errors.js'
 import type { UserSigKey } from './key.js'
-import { findMangledUserBuf, type MangledUserBuf } from './mangled-userbuf.js'
+import { mangledUserBuf, type MangledUserBuf } from './mangled-userbuf.js'
 import { computeSignature } from './sign-content.js'
 
 /** Seconds a ticket's issue time may lie ahead of `now` (issuer clocks drift; NTP keeps them close). */
@@ -181,18 +181,6 @@ function checkKind(
     return invalid('ticket_expired', decoded, 'The PrivateMapKey room permission has expired.')
   }
   return null
-}
-
-const CONTROL = /\p{Cc}/u
-
-/** Looks for the Java/Node mangling only when the decoded userbuf is not plainly right. */
-function mangledUserBuf(decoded: DecodedTicket): MangledUserBuf | null {
-  if (decoded.userBuf === null) return null
-  const pmk = decoded.privateMapKey
-  if (pmk !== null && pmk.userId === decoded.userId && !CONTROL.test(pmk.strRoomId ?? '')) {
-    return null
-  }
-  return findMangledUserBuf(Buffer.from(decoded.userBuf, 'base64'), decoded.userId)
 }
 
 function mangledMessage({ userId, strRoomId }: MangledUserBuf): string {
