@@ -48,7 +48,7 @@ describe('ticket_userbuf_mangled', () => {
     ['用户✓', { userId: '(7\x13' }, 'identifier_mismatch before'],
     ['José', null, 'kind_mismatch before: 0xE9 alone is not UTF-8'],
     ['😀a', { userId: '=\x00a' }, 'a surrogate pair is two units, two low bytes'],
-  ])('a non-ASCII UserID %j from the official Node library (%j; %s)', (userId, seen) => {
+  ])('a non-ASCII UserID %j from the official Node library (%j; %s)', (userId, seen, _why) => {
     const ticket = nodePmk(userId, 10000)
     const decoded = decodeUserSig(ticket)
     expect(decoded.userId).toBe(userId)
