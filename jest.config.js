@@ -12,4 +12,6 @@ export default {
     '^.+\\.ts$': ['ts-jest', { useESM: true }],
   },
   testTimeout: 30_000,
+  // After the summary, why each skipped test was skipped (test/helpers/skip.ts gives the reason).
+  reporters: ['default', '<rootDir>/test/helpers/skip-reasons-reporter.js'],
 }

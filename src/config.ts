@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { bool, cleanEnv, num, port, str } from 'envalid'
 import {
+  checkSecret,
   createUserSigKey,
   MAX_SDKAPPID,
   USER_ID_POLICIES,
@@ -35,8 +36,6 @@ const DEFAULTS = JSON.parse(
 export const APP_DEFAULTS = Object.freeze(DEFAULTS.app)
 /** Tencent's documented ceiling for a UserSig's validity: 50 years. */
 export const MAX_EXPIRE_CEILING = 50 * 365 * 86_400
-/** Shorter secrets are refused: console keys are 64 characters. */
-export const MIN_SECRET_LENGTH = 32
 export const MIN_TOKEN_LENGTH = 32
 const MAX_KEYS_PER_APP = 8
 /** The example files' placeholders start so; they are refused, so an example can never go live. */
@@ -481,15 +480,10 @@ function parseKeys(raw: unknown, where: string, problems: string[]): UserSigKey[
     const named = `${where}: key "${id}"`
     if (seenIds.has(id)) problems.push(`${named}: the id is used twice`)
     seenIds.add(id)
-    if (
-      typeof secret !== 'string' ||
-      secret.length < MIN_SECRET_LENGTH ||
-      secret.trim() !== secret
-    ) {
-      return problems.push(
-        `${named}: secret must be a string of at least ${MIN_SECRET_LENGTH} characters without surrounding white space (the console key is 64)`,
-      )
-    }
+    // The codec's rule and wording, so the CLI refuses exactly what the service refuses.
+    const secretProblem = checkSecret(secret)
+    if (secretProblem !== null) return problems.push(`${named}: ${secretProblem}`)
+    if (typeof secret !== 'string') return undefined
     if (secret.startsWith(PLACEHOLDER)) {
       return problems.push(
         `${named}: secret is still the placeholder from config/apps.example.json`,

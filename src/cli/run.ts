@@ -1,9 +1,11 @@
 // The usersig CLI as a function: arguments and io in, exit status out. A thin front on the codec.
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import {
+  checkSecret,
   checkUserId,
   createUserSigKey,
   decodeUserSig,
+  HINTS,
   privilegeMap,
   signPrivateMapKey,
   signUserSig,
@@ -17,6 +19,7 @@ import {
   type UserSigKey,
   type VerifyOptions,
 } from '../usersig/index.js'
+import { DEFAULT_PRIVATE_MAP_KEY_EXPIRE, DEFAULT_USERSIG_EXPIRE, VERSION } from './installed.js'
 import { COMMAND_HELP, TOP_HELP, type CommandName } from './usage.js'
 
 /** Everything the CLI touches outside itself; main.ts wires it to the process, tests fake it. */
@@ -34,10 +37,6 @@ export interface CliIo {
 /** Exit statuses: done (or the ticket is valid), the ticket is invalid, usage error. */
 export const EXIT = { ok: 0, invalid: 1, usage: 2 } as const
 
-/** sign's default --expire: 180 days, the default of the official Python, PHP and C# libraries. */
-export const DEFAULT_USERSIG_EXPIRE = 15_552_000
-/** private-map-key's default --expire: Tencent's docs suggest about 300 s for a PrivateMapKey. */
-export const DEFAULT_PRIVATE_MAP_KEY_EXPIRE = 300
 /** The key id verify reports when --key-id is not given. */
 export const DEFAULT_KEY_ID = 'cli'
 /** The environment variable holding the secret key. */
@@ -104,6 +103,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   try {
     if (name === '--help' || name === '-h') {
       io.stdout(TOP_HELP)
+      return EXIT.ok
+    }
+    if (name === '--version') {
+      io.stdout(`${VERSION}\n`)
       return EXIT.ok
     }
     if (name === undefined) {
@@ -194,6 +197,8 @@ async function verify(values: Values, ticketArg: string | undefined, io: CliIo):
       message: result.message,
       keyId: result.keyId,
       ticket: result.ticket === null ? null : ticketView(result.ticket),
+      // as the service answers: what to do about it, on a failure only
+      ...(result.valid ? {} : { hint: HINTS[result.code] }),
     })}\n`,
   )
   return result.valid ? EXIT.ok : EXIT.invalid
@@ -207,7 +212,7 @@ async function decode(_values: Values, ticketArg: string | undefined, io: CliIo)
   } catch (error) {
     if (!(error instanceof TicketError)) throw error
     const { code, tencentErrorCode, message } = error
-    io.stdout(`${JSON.stringify({ code, tencentErrorCode, message })}\n`)
+    io.stdout(`${JSON.stringify({ code, tencentErrorCode, message, hint: HINTS[code] })}\n`)
     return EXIT.invalid
   }
   io.stdout(`${JSON.stringify(ticketView(decoded))}\n`)
@@ -334,7 +339,8 @@ function privileges(values: Values): number {
 
 /**
  * The secret from --key-file (trailing whitespace trimmed: files end in a newline) or from
- * USERSIG_KEY. Messages name the source, never the value or the path (it might be a mistyped key).
+ * USERSIG_KEY, refused by the service's rule in the service's words (at least 32 characters).
+ * Messages name the source, never the value or the path (it might be a mistyped key).
  */
 function loadKey(values: Values, io: CliIo, id: string): UserSigKey {
   const path = optional(values, 'key-file')
@@ -357,6 +363,9 @@ function loadKey(values: Values, io: CliIo, id: string): UserSigKey {
       throw new UsageError(`no key: set ${KEY_ENV} or pass --key-file PATH`)
     }
   }
+  const problem = checkSecret(secret)
+  if (problem !== null)
+    throw new UsageError(`${path === undefined ? KEY_ENV : '--key-file'}: ${problem}`)
   const text = secret
   return codec(() => createUserSigKey(id, text))
 }

@@ -1,8 +1,11 @@
 // The usersig CLI's help texts: what `--help` prints, one per command, kept beside each other.
+import { MIN_SECRET_LENGTH } from '../usersig/index.js'
+import { DEFAULT_PRIVATE_MAP_KEY_EXPIRE, DEFAULT_USERSIG_EXPIRE } from './installed.js'
 
 const KEY_SOURCE = `The secret key comes from the USERSIG_KEY environment variable, or from --key-file PATH
-(trailing whitespace trimmed; it wins over USERSIG_KEY). There is no --key option: a key on the
-command line is visible to every user through \`ps\` and stays in shell history.`
+(trailing whitespace trimmed; it wins over USERSIG_KEY). As the service does, a key under ${MIN_SECRET_LENGTH}
+characters is refused (the console key is 64). There is no --key option: a key on the command
+line is visible to every user through \`ps\` and stays in shell history.`
 
 export const TOP_HELP = `Usage: usersig <command> [options]
 
@@ -17,7 +20,7 @@ Commands:
 ${KEY_SOURCE}
 
 Exit status: 0 done (verify: the ticket is valid), 1 the ticket is invalid, 2 usage error.
-Run 'usersig <command> --help' for a command's options.
+Run 'usersig <command> --help' for a command's options, 'usersig --version' for the version.
 `
 
 const USER_ID_POLICY = `  --user-id-policy P    which UserIDs to sign: strict (default; 1-32 of A-Z a-z 0-9 _ -)
@@ -33,8 +36,8 @@ Issue a UserSig and print it alone on one line.
 Options:
   --sdkappid N          the SDKAppID (1 to 4294967295)
   --user ID             the UserID the ticket is for
-  --expire S            seconds of validity (default 15552000: 180 days, the official libraries'
-                        default; Tencent suggests at least 24 hours)
+  --expire S            seconds of validity (default ${DEFAULT_USERSIG_EXPIRE}: ${DEFAULT_USERSIG_EXPIRE / 86_400} days, the service's
+                        default for an app; Tencent suggests at least 24 hours)
   --time T              issue time, unix seconds (default: now)
 ${USER_ID_POLICY}
 ${KEY_FILE}
@@ -50,7 +53,8 @@ Issue a TRTC PrivateMapKey (the room permission ticket) and print it alone on on
 Options:
   --sdkappid N          the SDKAppID (1 to 4294967295)
   --user ID             the UserID the ticket is for
-  --expire S            seconds of validity (default 300, as Tencent suggests)
+  --expire S            seconds of validity (default ${DEFAULT_PRIVATE_MAP_KEY_EXPIRE}: the service's default, as
+                        Tencent suggests)
   --room N              numeric room id (1 to 4294967295)
   --str-room S          string room id (1 to 64 UTF-8 bytes)
   --privileges P        a number 0-255 (255 = all) or a comma list of: createRoom, enterRoom,
@@ -65,9 +69,10 @@ ${KEY_SOURCE}
 `,
   verify: `Usage: usersig verify --sdkappid N --user ID [--now T] [TICKET | -]
 
-Verify a ticket (read from standard input when TICKET is - or omitted) and print one JSON object:
-{"valid", "code", "tencentErrorCode", "message", "keyId", "ticket"}. Exit status 0 when the
-ticket is valid, 1 when it is not.
+Verify a ticket (read from standard input when TICKET is - or omitted) and print one JSON object,
+as the service's POST /usersig/verify answers: {"valid", "code", "tencentErrorCode", "message",
+"keyId", "ticket"}, plus "hint" (what to do about it) when the ticket is invalid. Exit status 0
+when the ticket is valid, 1 when it is not.
 
 Options:
   --sdkappid N          the SDKAppID the ticket must be for
@@ -84,7 +89,7 @@ ${KEY_SOURCE}
 
 Print what a ticket says as one JSON object, without a key and without checking its signature
 or expiry. TICKET is read from standard input when it is - or omitted. A ticket that does not
-decode prints {"code", "tencentErrorCode", "message"} and exits with status 1.
+decode prints {"code", "tencentErrorCode", "message", "hint"} and exits with status 1.
 
 Options:
 ${HELP}

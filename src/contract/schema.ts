@@ -264,7 +264,7 @@ export interface components {
     VerifyResponse: {
       valid: boolean
       code: components['schemas']['TicketErrorCode'] | null
-      /** @description What Tencent's servers would answer a client for this ticket (e.g. 70001 expired), or null where Tencent would not refuse it. */
+      /** @description What Tencent's servers would answer a client for this ticket (e.g. 70001 expired), or null where Tencent would not refuse it or its answer is unknown (ticket_userbuf_mangled). */
       tencentErrorCode: number | null
       message: string
       /** @description What to do about it. */
@@ -287,6 +287,7 @@ export interface components {
       | 'ticket_kind_mismatch'
       | 'ticket_signature_invalid'
       | 'ticket_issued_in_future'
+      | 'ticket_userbuf_mangled'
     DecodedTicket: {
       version: string
       userId: string

@@ -2,13 +2,16 @@
 // own assets) and the debug page's assets under /debug/. The front door (server.ts) has already
 // done everything cross-cutting (request id, headers, debug gate, methods, metrics) before these run.
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { fileURLToPath } from 'node:url'
+import { createRequire } from 'node:module'
 import express, { Router } from 'express'
 import { PAGE_DIR } from './debug-page.js'
 import type { Mount } from './server.js'
 
-// pako decodes tickets in the browser; served from the installed package, not a CDN.
-const PAKO = fileURLToPath(new URL('../../node_modules/pako/dist/pako.mjs', import.meta.url))
+// pako decodes tickets in the browser; served from the installed package, not a CDN. Resolved, not
+// assumed under ./node_modules: installed as a dependency, npm hoists pako beside this package.
+const PAKO = createRequire(import.meta.url)
+  .resolve('pako')
+  .replace(/pako\.cjs\.js$/, 'pako.mjs')
 
 export function createStaticTrees(): Mount[] {
   const app = express()

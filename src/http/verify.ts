@@ -1,25 +1,8 @@
 // POST /usersig/verify: the codec's verdict on a ticket, with a hint; never the expected signature.
-import { verifyUserSig, type TicketErrorCode } from '../usersig/index.js'
+import { HINTS, verifyUserSig } from '../usersig/index.js'
 import { authorizedApp, type Caller } from './authenticate.js'
 import type { Handler } from './routes.js'
 import type { TicketDeps } from './tickets.js'
-
-/** What a developer should do about each failure. */
-export const HINTS: Record<TicketErrorCode, string> = {
-  ticket_empty: 'Pass the userSig your server issued to login(userID, userSig).',
-  ticket_malformed:
-    'The ticket was cut, re-encoded or mangled on its way (URL-encoding, trimming, a copy that lost characters). Pass it byte for byte.',
-  ticket_version_unsupported:
-    "Issue a TLSSigAPIv2 ticket with the app's HMAC secret key; v1 (ECDSA, private key) tickets are no longer accepted.",
-  ticket_identifier_mismatch:
-    'Log in with the same UserID the ticket was issued for (IDs are case-sensitive).',
-  ticket_sdkappid_mismatch: 'Initialise the SDK with the SDKAppID the ticket was issued for.',
-  ticket_expired: 'Issue a fresh ticket; on onUserSigExpired, fetch a new one and log in again.',
-  ticket_kind_mismatch: 'Use a UserSig for login(); a PrivateMapKey only goes with TRTC enterRoom.',
-  ticket_signature_invalid:
-    "The ticket was signed with another key: another SDKAppID's key, an old key removed by rotation, or a tampered ticket.",
-  ticket_issued_in_future: "The issuer's clock is ahead; sync it with NTP.",
-}
 
 export function verifyTicket(deps: TicketDeps): Handler<'verifyUserSig', Caller> {
   return function verifyTicketHandler({ body, config, caller, requestId }) {

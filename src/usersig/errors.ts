@@ -1,9 +1,10 @@
 // Why a ticket fails: stable codes, the Tencent error code a client would see, one message each.
 
 /**
- * Every reason a ticket can fail, in the order verify checks them. `tencentErrorCode` is what an
- * IM/TRTC client would be told by Tencent's servers for the same ticket, or `null` where Tencent
- * would not reject it (checks this service makes on top of Tencent's rules).
+ * Every reason a ticket can fail, in the order verify reports them (docs/verdicts.md).
+ * `tencentErrorCode` is what an IM/TRTC client would be told by Tencent's servers for the same
+ * ticket, or `null` where Tencent would not reject it (checks this service makes on top of
+ * Tencent's rules) or where what Tencent answers is not documented (`ticket_userbuf_mangled`).
  */
 export const TICKET_ERRORS = {
   ticket_empty: { tencentErrorCode: 70002, message: 'The ticket is empty.' },
@@ -37,6 +38,11 @@ export const TICKET_ERRORS = {
     tencentErrorCode: null,
     message:
       'The ticket was issued further in the future than the allowed clock skew; check the issuer clock.',
+  },
+  ticket_userbuf_mangled: {
+    tencentErrorCode: null,
+    message:
+      'The PrivateMapKey userbuf holds a non-ASCII UserID or string room as the low byte of each UTF-16 unit, not as UTF-8.',
   },
 } as const satisfies Record<string, { tencentErrorCode: number | null; message: string }>
 

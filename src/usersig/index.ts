@@ -1,7 +1,8 @@
 // The ticket codec's public surface: pure functions; keys and time are arguments.
 export { decodeUserSig, MAX_TICKET_LENGTH, type DecodedTicket } from './decode.js'
 export { TICKET_ERRORS, TicketError, type TicketErrorCode } from './errors.js'
-export { createUserSigKey, type UserSigKey } from './key.js'
+export { HINTS } from './hints.js'
+export { checkSecret, createUserSigKey, MIN_SECRET_LENGTH, type UserSigKey } from './key.js'
 export {
   decodePrivateMapKeyUserBuf,
   encodePrivateMapKeyUserBuf,

@@ -2,6 +2,20 @@
 import { createHash, createSecretKey, type KeyObject } from 'node:crypto'
 import { inspect } from 'node:util'
 
+/** Shorter secrets are refused by the service's configuration and the CLI: console keys are 64 characters. */
+export const MIN_SECRET_LENGTH = 32
+
+/**
+ * Why `secret` would be refused as an app's secret key, or null when it is fine. The codec itself
+ * signs with any non-empty secret (tests, other tools); the service and the CLI apply this rule,
+ * in these words, so both refuse the same keys.
+ */
+export function checkSecret(secret: unknown): string | null {
+  return typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH || secret.trim() !== secret
+    ? `secret must be a string of at least ${MIN_SECRET_LENGTH} characters without surrounding white space (the console key is 64)`
+    : null
+}
+
 /** One SDKAppID secret key, ready for HMAC. Printing or serialising it shows only id and fingerprint. */
 export interface UserSigKey {
   /** The operator's name for the key (e.g. "2026-11"); reported by verify so rotation is observable. */

@@ -141,39 +141,71 @@ function roomBytes(room: Room): { id: number; str: Buffer | null } {
   return { id: 0, str: Buffer.from(strRoomId, 'utf8') }
 }
 
+/** A PrivateMapKey userbuf's fields as bytes and numbers, before any text is decoded. */
+export interface UserBufLayout {
+  /** The account (UserID) bytes, as the issuer wrote them. */
+  readonly account: Buffer
+  readonly sdkAppId: number
+  /** The numeric room, or null for a string room (version 1). */
+  readonly roomId: number | null
+  /** The string room bytes (version 1), or null for a numeric room. */
+  readonly room: Buffer | null
+  readonly expiresAt: number
+  readonly privileges: number
+  readonly accountType: number
+}
+
 /**
- * Reads a userbuf as a PrivateMapKey, or returns null when it is not exactly that layout (a
- * ticket may carry another userbuf: the Go library signs arbitrary ones).
+ * Reads the PrivateMapKey layout from a userbuf, or returns null when the lengths, the version
+ * or the total size do not fit it exactly. The account and room stay bytes: whether they are
+ * UTF-8 is the caller's question.
  */
-export function decodePrivateMapKeyUserBuf(buf: Buffer): PrivateMapKeyFields | null {
+export function readUserBufLayout(buf: Buffer): UserBufLayout | null {
   if (buf.length < 3) return null
   const version = buf.readUInt8(0)
   const accountLength = buf.readUInt16BE(1)
   const fixedEnd = 3 + accountLength + 20
   if ((version !== 0 && version !== 1) || buf.length < fixedEnd) return null
-  let strRoomId: string | null = null
+  let room: Buffer | null = null
   if (version === 1) {
     if (buf.length < fixedEnd + 2) return null
     const roomLength = buf.readUInt16BE(fixedEnd)
     if (buf.length !== fixedEnd + 2 + roomLength) return null
-    strRoomId = utf8OrNull(buf.subarray(fixedEnd + 2))
-    if (strRoomId === null) return null
+    room = buf.subarray(fixedEnd + 2)
   } else if (buf.length !== fixedEnd) {
     return null
   }
-  const userId = utf8OrNull(buf.subarray(3, 3 + accountLength))
-  if (userId === null) return null
   const at = 3 + accountLength
-  const privileges = buf.readUInt32BE(at + 12)
   return {
-    userId,
+    account: buf.subarray(3, at),
     sdkAppId: buf.readUInt32BE(at),
     roomId: version === 0 ? buf.readUInt32BE(at + 4) : null,
-    strRoomId,
+    room,
     expiresAt: buf.readUInt32BE(at + 8),
-    privileges,
-    privilegeNames: privilegeNames(privileges),
+    privileges: buf.readUInt32BE(at + 12),
     accountType: buf.readUInt32BE(at + 16),
+  }
+}
+
+/**
+ * Reads a userbuf as a PrivateMapKey, or returns null when it is not exactly that layout with
+ * UTF-8 ids (a ticket may carry another userbuf: the Go library signs arbitrary ones).
+ */
+export function decodePrivateMapKeyUserBuf(buf: Buffer): PrivateMapKeyFields | null {
+  const layout = readUserBufLayout(buf)
+  if (layout === null) return null
+  const userId = utf8OrNull(layout.account)
+  const strRoomId = layout.room === null ? null : utf8OrNull(layout.room)
+  if (userId === null || (layout.room !== null && strRoomId === null)) return null
+  return {
+    userId,
+    sdkAppId: layout.sdkAppId,
+    roomId: layout.roomId,
+    strRoomId,
+    expiresAt: layout.expiresAt,
+    privileges: layout.privileges,
+    privilegeNames: privilegeNames(layout.privileges),
+    accountType: layout.accountType,
   }
 }
 

@@ -3,6 +3,7 @@ import { timingSafeEqual } from 'node:crypto'
 import { parseTicket, type DecodedTicket } from './decode.js'
 import { TICKET_ERRORS, TicketError, type TicketErrorCode } from './errors.js'
 import type { UserSigKey } from './key.js'
+import { mangledUserBuf, type MangledUserBuf } from './mangled-userbuf.js'
 import { computeSignature } from './sign-content.js'
 
 /** Seconds a ticket's issue time may lie ahead of `now` (issuer clocks drift; NTP keeps them close). */
@@ -48,8 +49,10 @@ export type VerifyResult =
  * Verifies a UserSig (or PrivateMapKey) against every key of its SDKAppID.
  *
  * Checks, in the order Tencent's verifiers use: decodes, identifier, SDKAppID, expiry (valid
- * while `now <= time + expire`, to the second), kind, signature (constant time, against each
- * key in turn); then refuses an issue time more than `maxClockSkew` ahead of `now`.
+ * while `now <= time + expire`, to the second), kind and userbuf, signature (constant time,
+ * against each key in turn); then refuses an issue time more than `maxClockSkew` ahead of `now`.
+ * A PrivateMapKey whose ids the official Java or Node library mangled is reported last, only
+ * when nothing else is wrong: the diagnosis never hides a bad signature (docs/verdicts.md).
  * Never throws for a bad ticket: the verdict says why, with the Tencent error code.
  *
  * @throws TypeError when `keys` is empty or an option is not canonical (a programming error).
@@ -75,7 +78,8 @@ export function verifyUserSig(
   if (decoded.userId !== userId) return invalid('ticket_identifier_mismatch', decoded)
   if (decoded.sdkAppId !== sdkAppId) return invalid('ticket_sdkappid_mismatch', decoded)
   if (now > decoded.expiresAt) return invalid('ticket_expired', decoded)
-  const kindProblem = checkKind(decoded, kind, now)
+  const mangled = kind === 'usersig' ? null : mangledUserBuf(decoded)
+  const kindProblem = checkKind(decoded, kind, now, mangled)
   if (kindProblem) return kindProblem
 
   const signed = {
@@ -102,6 +106,7 @@ export function verifyUserSig(
       `The ticket was issued ${decoded.issuedAt - now} s in the future (more than the allowed ${maxClockSkew} s); check the issuer clock.`,
     )
   }
+  if (mangled !== null) return invalid('ticket_userbuf_mangled', decoded, mangledMessage(mangled))
   return {
     valid: true,
     code: null,
@@ -136,6 +141,7 @@ function checkKind(
   decoded: DecodedTicket,
   kind: NonNullable<VerifyOptions['kind']>,
   now: number,
+  mangled: MangledUserBuf | null,
 ): VerifyResult | null {
   if (kind === 'any') return null
   if (kind === 'usersig') {
@@ -147,7 +153,8 @@ function checkKind(
           'The ticket carries a userbuf (a PrivateMapKey); a plain UserSig was expected.',
         )
   }
-  const pmk = decoded.privateMapKey
+  // A mangled userbuf still has its numbers; its account is this user's id, mangled.
+  const pmk = mangled?.layout ?? decoded.privateMapKey
   if (pmk === null) {
     return invalid(
       'ticket_kind_mismatch',
@@ -156,7 +163,7 @@ function checkKind(
     )
   }
   // The userbuf repeats who and which app; the room permission has its own absolute expiry.
-  if (pmk.userId !== decoded.userId) {
+  if (mangled === null && decoded.privateMapKey?.userId !== decoded.userId) {
     return invalid(
       'ticket_identifier_mismatch',
       decoded,
@@ -174,6 +181,15 @@ function checkKind(
     return invalid('ticket_expired', decoded, 'The PrivateMapKey room permission has expired.')
   }
   return null
+}
+
+function mangledMessage({ userId, strRoomId }: MangledUserBuf): string {
+  const cause = 'as the official Java and Node libraries write it'
+  if (!userId) {
+    return `The PrivateMapKey userbuf's string room is not UTF-8 text free of control characters: a non-ASCII room written as the low byte of each UTF-16 unit, ${cause}.`
+  }
+  const what = strRoomId ? 'UserID and string room' : 'UserID'
+  return `The PrivateMapKey userbuf holds the non-ASCII ${what} as the low byte of each UTF-16 unit, not as UTF-8, ${cause}.`
 }
 
 function invalid(

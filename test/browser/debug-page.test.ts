@@ -5,15 +5,14 @@ import { createServer, type Server } from 'node:http'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { signPrivateMapKey, signUserSig } from '../../src/usersig/index.js'
 import { APP_A, buildApp, KEYS, TOKENS } from '../helpers/http.js'
+import { describeIf } from '../helpers/skip.js'
 
 const CHROMIUM = '/usr/bin/chromium'
 const SHOTS = new URL('../../artifacts/debug-page/', import.meta.url).pathname
-const available = existsSync(CHROMIUM)
-if (!available)
-  console.warn(
-    `browser test skipped: ${CHROMIUM} is missing (scripts/install-browser.sh installs it)`,
-  )
-const maybe = available ? describe : describe.skip
+const maybe = describeIf(
+  existsSync(CHROMIUM),
+  `${CHROMIUM} is missing (scripts/install-browser.sh installs it)`,
+)
 
 const now = () => Math.floor(Date.now() / 1000)
 

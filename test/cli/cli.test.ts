@@ -3,6 +3,10 @@ import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { runCli } from '../../src/cli/run.js'
+import { APP_DEFAULTS, ConfigError, loadConfig } from '../../src/config.js'
+import { HINTS } from '../../src/usersig/index.js'
+import { APP_A, buildApp, KEYS, NOW, post, SECRETS, TOKENS } from '../helpers/http.js'
+import { official } from '../helpers/official.js'
 import { inflateTicket, VECTORS } from '../helpers/vectors.js'
 import { ALL_PRIVILEGES } from '../helpers/privileges.js'
 
@@ -122,11 +126,12 @@ describe('usersig sign', () => {
     expect(doc['TLS.sig']).toBe(VECTORS.userSig.sig)
   })
 
-  test('defaults: expire 180 days, issue time from the clock', async () => {
+  test("defaults: the service's default expiry for an app (60 days), issue time from the clock", async () => {
     const run = await cli(SIGN, { now: 1_800_000_000 })
     expect(run.code).toBe(0)
     const doc = JSON.parse(inflateTicket(run.stdout.trim()))
-    expect(doc['TLS.expire']).toBe(15_552_000)
+    expect(doc['TLS.expire']).toBe(APP_DEFAULTS.defaultExpire)
+    expect(doc['TLS.expire']).toBe(60 * 86_400)
     expect(doc['TLS.time']).toBe(1_800_000_000)
   })
 
@@ -176,7 +181,8 @@ describe('usersig private-map-key', () => {
     expect(doc['TLS.sig']).toBe(VECTORS.privateMapKey.strRoomId.sig)
   })
 
-  test('defaults: expire 300 s from the clock; a name list sets those bits only', async () => {
+  test("defaults: the service's PrivateMapKey expiry (300 s) from the clock; a name list sets those bits only", async () => {
+    expect(APP_DEFAULTS.privateMapKeyDefaultExpire).toBe(300)
     const run = await cli([...PMK, '--room', '7', '--privileges', 'enterRoom,receiveVideo'])
     expect(run.code).toBe(0)
     const decoded = await cli(['decode', run.stdout.trim()])
@@ -225,6 +231,7 @@ describe('usersig verify', () => {
       message: 'The ticket has expired.',
       keyId: null,
       ticket: decodedVector,
+      hint: HINTS.ticket_expired,
     })
   })
 
@@ -249,7 +256,7 @@ describe('usersig verify', () => {
 
   test('another key: signature invalid (70009), and the key is never printed', async () => {
     const run = await cli([...VERIFY, '--now', String(T0), VECTORS.userSig.tickets.node], {
-      env: { USERSIG_KEY: 'not the key' },
+      env: { USERSIG_KEY: 'not-the-key-of-this-app-0123456789' },
     })
     expect(run.code).toBe(1)
     expect(jsonLine(run)).toEqual({
@@ -259,8 +266,9 @@ describe('usersig verify', () => {
       message: 'The ticket signature does not match any key of this SDKAppID.',
       keyId: null,
       ticket: decodedVector,
+      hint: HINTS.ticket_signature_invalid,
     })
-    expect(run.stdout).not.toContain('not the key')
+    expect(run.stdout).not.toContain('not-the-key')
   })
 
   test('--kind: a PrivateMapKey is refused as a UserSig, accepted as privatemapkey or any', async () => {
@@ -309,6 +317,7 @@ describe('usersig verify', () => {
       message: 'The ticket is empty.',
       keyId: null,
       ticket: null,
+      hint: HINTS.ticket_empty,
     })
   })
 
@@ -349,7 +358,7 @@ describe('usersig decode', () => {
     ['not zlib', 'AAAAAAAA', 'ticket_malformed', 70003],
     ['too long', 'A'.repeat(5000), 'ticket_malformed', 70003],
   ])(
-    '%s: prints {code, tencentErrorCode, message}, exit 1',
+    '%s: prints {code, tencentErrorCode, message, hint}, exit 1',
     async (_n, ticket, code, tencentCode) => {
       const run = await cli(['decode'], { stdin: ticket })
       expect(run.code).toBe(1)
@@ -358,7 +367,126 @@ describe('usersig decode', () => {
         code,
         tencentErrorCode: tencentCode,
         message: expect.any(String),
+        hint: HINTS[code as 'ticket_empty' | 'ticket_malformed'],
       })
+    },
+  )
+})
+
+describe('usersig verify says what POST /usersig/verify says', () => {
+  // The same key (app A's signing key, by its id) and the same clock on both sides.
+  const { app } = buildApp()
+  const env = { USERSIG_KEY: SECRETS.aNew }
+  const both = async (userId: string, ticket: string, kind = 'usersig') => {
+    const run = await cli(
+      ['verify', '--sdkappid', String(APP_A), '--user', userId, '--now', String(NOW)].concat([
+        '--kind',
+        kind,
+        '--key-id',
+        KEYS.aNew.id,
+        ticket,
+      ]),
+      { env },
+    )
+    const res = await post(app, '/usersig/verify', TOKENS.chat, {
+      sdkAppId: APP_A,
+      userId,
+      userSig: ticket,
+      kind,
+    })
+    expect(res.status).toBe(200)
+    return { cli: jsonLine(run), service: res.body as Record<string, unknown>, code: run.code }
+  }
+
+  test.each([
+    [
+      'valid',
+      'alice',
+      () => official(APP_A, SECRETS.aNew, NOW, (api) => api.genUserSig('alice', 600)),
+    ],
+    [
+      'expired',
+      'alice',
+      () => official(APP_A, SECRETS.aNew, NOW - 700, (api) => api.genUserSig('alice', 600)),
+    ],
+    [
+      'another user',
+      'bob',
+      () => official(APP_A, SECRETS.aNew, NOW, (api) => api.genUserSig('alice', 600)),
+    ],
+    [
+      'another key',
+      'alice',
+      () => official(APP_A, SECRETS.b, NOW, (api) => api.genUserSig('alice', 600)),
+    ],
+    ['malformed', 'alice', () => 'eJx-not-a-ticket'],
+  ])('%s: the same JSON, hint included', async (_name, userId, ticket) => {
+    const { cli: fromCli, service, code } = await both(userId, ticket())
+    expect(fromCli).toEqual(service)
+    expect(code).toBe(service.valid === true ? 0 : 1)
+    if (service.valid !== true) expect(service.hint).toEqual(expect.any(String))
+  })
+
+  test('a PrivateMapKey the official Node library made for a non-ASCII UserID: ticket_userbuf_mangled, with its hint', async () => {
+    const ticket = official(APP_A, SECRETS.aNew, NOW, (api) =>
+      api.genPrivateMapKey('张三', 300, 1234, 255),
+    )
+    const { cli: fromCli, service, code } = await both('张三', ticket, 'privatemapkey')
+    expect(fromCli).toEqual(service)
+    expect(code).toBe(1)
+    expect(fromCli).toMatchObject({
+      code: 'ticket_userbuf_mangled',
+      tencentErrorCode: null,
+      hint: HINTS.ticket_userbuf_mangled,
+    })
+  })
+})
+
+describe('keys: refused under 32 characters, as the service refuses them', () => {
+  const RULE =
+    'secret must be a string of at least 32 characters without surrounding white space (the console key is 64)'
+
+  test('the service refuses such a key in these words', () => {
+    let problems: readonly string[] = []
+    try {
+      loadConfig({
+        NODE_ENV: 'test',
+        USERSIG_APPS: JSON.stringify({ [APP_A]: { keys: [{ id: 'k', secret: 'k'.repeat(31) }] } }),
+        USERSIG_CLIENTS: JSON.stringify([
+          { id: 'c', token: 't'.repeat(32), apps: [APP_A], scopes: ['usersig:issue'] },
+        ]),
+      })
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error
+      problems = error.problems
+    }
+    expect(problems).toEqual([
+      expect.stringMatching(/^USERSIG_APPS: app .*1400000000.*: key "k": /),
+    ])
+    expect(problems[0]?.endsWith(`: ${RULE}`)).toBe(true)
+  })
+
+  test.each([
+    ['sign', SIGN],
+    ['private-map-key', [...PMK, '--room', '1', '--privileges', '255']],
+    ['verify', [...VERIFY, 'ticket']],
+  ])(
+    '%s: 31 characters refused, from USERSIG_KEY or --key-file; 32 accepted',
+    async (command, argv) => {
+      const short = 'k'.repeat(31)
+      const fromEnv = await cli(argv, { env: { USERSIG_KEY: short }, stdin: '' })
+      expectUsageError(fromEnv, command, `USERSIG_KEY: ${RULE}`)
+      expect(fromEnv.stderr).not.toContain(short)
+      const fromFile = await cli([...argv, '--key-file', '/k'], {
+        env: {},
+        files: { '/k': `${short}\n` },
+      })
+      expectUsageError(fromFile, command, `--key-file: ${RULE}`)
+      const padded = await cli(argv, { env: { USERSIG_KEY: ` ${KEY}` } })
+      expectUsageError(padded, command, `USERSIG_KEY: ${RULE}`)
+      const enough = await cli(argv, { env: { USERSIG_KEY: 'k'.repeat(32) } })
+      expect(enough.code).toBe(command === 'verify' ? 1 : 0) // "ticket" does not decode
+      expect(enough.stderr).toBe('')
     },
   )
 })
@@ -396,6 +524,17 @@ describe('help', () => {
       }
     },
   )
+})
+
+describe('--version', () => {
+  test('prints the package name and version from package.json, exit 0', async () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'))
+    expect(await cli(['--version'], { env: {} })).toEqual({
+      code: 0,
+      stdout: `usersig-service ${pkg.version}\n`,
+      stderr: '',
+    })
+  })
 })
 
 describe('usage errors: exit 2, one line on stderr naming the help to read', () => {

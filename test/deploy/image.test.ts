@@ -1,18 +1,17 @@
 // The image's steps, replayed without Docker (test/deploy/image.ts): slow (a full `npm ci`), so it
 // runs under `npm run test:image`, not `npm test`.
 import { readFileSync } from 'node:fs'
+import { testIf } from '../helpers/skip.js'
 import { replayImage } from './image.js'
 
 const enabled = process.env.USERSIG_TEST_IMAGE === '1'
-if (!enabled)
-  console.log('test/deploy/image.test.ts: skipped; run `npm run test:image` (a full npm ci, ~40 s)')
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   dependencies: Record<string, string>
   devDependencies: Record<string, string>
 }
 
-;(enabled ? test : test.skip)(
+testIf(enabled, 'a full npm ci (~40 s): runs under `npm run test:image` (USERSIG_TEST_IMAGE=1)')(
   'the Dockerfile, replayed: production dependencies only; as its USER, with secret files, it is ready, issues a ticket, passes its HEALTHCHECK, writes nothing and exits 0 on SIGTERM',
   async () => {
     const replay = await replayImage({ keep: process.env.USERSIG_KEEP_IMAGE === '1' })

@@ -24,6 +24,7 @@ import {
 } from 'kubernetes-models/v1'
 import { parse, parseAllDocuments } from 'yaml'
 import { defined, ofKind, readDockerfile } from '../helpers/dockerfile.js'
+import { testIf } from '../helpers/skip.js'
 
 const K8S = new URL('../../deploy/k8s/', import.meta.url)
 
@@ -45,11 +46,6 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
 
 const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' })
 const hasKubectl = kubectl.error === undefined && kubectl.status === 0
-if (!hasKubectl)
-  console.warn(
-    'test/deploy/kubernetes.test.ts: kubectl not found, so kustomize cannot render the overlays: ' +
-      'the base is checked from its files, overlays/example is skipped. Install kubectl (it bundles kustomize) to run it.',
-  )
 
 /** `kubectl kustomize <dir>`; without kubectl, the base's files as written (no transformers). */
 function render(dir: string): Manifest[] {
@@ -127,7 +123,10 @@ const targets: Target[] = [
 
 describe.each(targets)('deploy/k8s/$dir', (target) => {
   const rendered = target.dir === 'base' || hasKubectl
-  const it = rendered ? test : test.skip
+  const it = testIf(
+    rendered,
+    'kubectl not found, so kustomize cannot render this overlay (the base is checked from its files); install kubectl, which bundles kustomize',
+  )
   const docs = rendered ? render(target.dir) : []
   const one = <T>(kind: string): T => {
     const found = docs.filter((doc) => doc.kind === kind)

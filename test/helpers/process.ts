@@ -23,10 +23,17 @@ export async function freePort(): Promise<number> {
   return port
 }
 
-/** Starts the service; resolves once it logs "listening" (or exits). */
-export async function startService(env: Record<string, string>): Promise<Service> {
+/**
+ * Starts the service; resolves once it logs "listening" (or exits). `script` runs a built entry
+ * point (e.g. an installed package's dist/main.js) with plain node instead of src/main.ts.
+ */
+export async function startService(
+  env: Record<string, string>,
+  { script }: { script?: string } = {},
+): Promise<Service> {
   const port = await freePort()
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+  const args = script === undefined ? ['--import', 'tsx', MAIN] : [script]
+  const child = spawn(process.execPath, args, {
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })

@@ -2,6 +2,7 @@
 // detection, and a small concurrency pool.
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { testIf } from './skip.js'
 
 /** RELIABILITY_FULL=1 (`npm run test:reliability`) runs the large counts and the slow scenarios. */
 export const FULL = process.env.RELIABILITY_FULL === '1'
@@ -11,8 +12,11 @@ export function scaled(quick: number, full: number): number {
   return FULL ? full : quick
 }
 
-/** `test` in full mode, `test.skip` otherwise: for scenarios that take tens of seconds. */
-export const fullOnly = FULL ? test : test.skip
+/** `test` in full mode, a test skipped with its reason otherwise: for scenarios of tens of seconds. */
+export const fullOnly = testIf(
+  FULL,
+  'takes tens of seconds: runs under `npm run test:reliability` (RELIABILITY_FULL=1)',
+)
 
 /** Resident set size of a process in bytes, from /proc/<pid>/status (Linux). */
 export function rssBytes(pid: number): number {

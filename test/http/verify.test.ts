@@ -2,9 +2,9 @@
 // misdirected tickets; never the expected signature; 404 when debug endpoints are off.
 import { randomBytes } from 'node:crypto'
 import request from 'supertest'
-import { HINTS } from '../../src/http/verify.js'
 import {
   createUserSigKey,
+  HINTS,
   signPrivateMapKey,
   signUserSig,
   TICKET_ERRORS,
@@ -26,6 +26,7 @@ import {
   ticketJson,
   TOKENS,
 } from '../helpers/http.js'
+import { official } from '../helpers/official.js'
 import { ALL_PRIVILEGES } from '../helpers/privileges.js'
 
 const { app } = buildApp()
@@ -383,6 +384,43 @@ describe('POST /usersig/verify: PrivateMapKeys', () => {
         'The ticket is not a PrivateMapKey (no room permission userbuf).',
       ),
     )
+  })
+
+  test('one the official Node library made for a non-ASCII UserID -> ticket_userbuf_mangled, with the hint', async () => {
+    // it writes the low byte of each UTF-16 unit: "张三" becomes " \t" in the userbuf
+    const userSig = official(APP_A, SECRETS.aNew, NOW, (api) =>
+      api.genPrivateMapKey('张三', 300, 1234, 255),
+    )
+    const res = await verify({ sdkAppId: APP_A, userId: '张三', userSig, kind: 'privatemapkey' })
+
+    expect(res.status).toBe(200)
+    expect(res.body).toEqual(
+      refused(
+        'ticket_userbuf_mangled',
+        null,
+        {
+          version: '2.0',
+          userId: '张三',
+          sdkAppId: APP_A,
+          issuedAt: NOW,
+          expire: 300,
+          expiresAt: NOW + 300,
+          userBuf: ticketJson(userSig)['TLS.userbuf'],
+          privateMapKey: {
+            userId: ' \t',
+            sdkAppId: APP_A,
+            roomId: 1234,
+            strRoomId: null,
+            expiresAt: NOW + 300,
+            privileges: 255,
+            privilegeNames: ALL_PRIVILEGES,
+            accountType: 0,
+          },
+        },
+        'The PrivateMapKey userbuf holds the non-ASCII UserID as the low byte of each UTF-16 unit, not as UTF-8, as the official Java and Node libraries write it.',
+      ),
+    )
+    expect(res.body.hint).toContain('official Java and Node')
   })
 
   test('one this service issued verifies as a PrivateMapKey', async () => {

@@ -15,6 +15,7 @@ import { startService, type Service } from '../helpers/process.js'
 import { connect, type Socket } from 'node:net'
 import { openSocket, parseResponses, rawExchange, type RawResponse } from '../helpers/raw-http.js'
 import { MiB, sleep } from '../helpers/reliability.js'
+import { testIf } from '../helpers/skip.js'
 
 const ENV = {
   NODE_ENV: 'test',
@@ -199,8 +200,8 @@ describe('the answer survives the close (lingering close), while another CPU-hea
   }, 60_000)
 
   const curl = spawnSync('curl', ['--version']).status === 0
-  ;(curl ? test : test.skip)(
-    'curl: 413 for a 200 MiB body, with and without Expect: 100-continue (skipped without curl)',
+  testIf(curl, 'curl is not installed')(
+    'curl: 413 for a 200 MiB body, with and without Expect: 100-continue',
     () => {
       const file = join(tmpdir(), `usersig-edge-${process.pid}.bin`)
       writeFileSync(file, Buffer.alloc(200 * MiB, 0x20))
@@ -232,8 +233,8 @@ describe('the answer survives the close (lingering close), while another CPU-hea
   )
 
   const python = spawnSync('python3', ['--version']).status === 0
-  ;(python ? test : test.skip)(
-    "Python's urllib, reading only after sending: 413 for a 2 MiB body, 20 times (skipped without python3)",
+  testIf(python, 'python3 is not installed')(
+    "Python's urllib, reading only after sending: 413 for a 2 MiB body, 20 times",
     () => {
       const script = [
         'import sys, urllib.request, urllib.error',
