@@ -53,7 +53,7 @@ function tick() {
     const at = Number(span.dataset.at)
     if (span.dataset.kind === 'issued') {
       const { text, future } = issuedText(at, now)
-      span.textContent = `issued ${text}`
+      span.textContent = text
       span.classList.toggle('warning', future)
     } else {
       const { text, expired } = expiryText(at, now)

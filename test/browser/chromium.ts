@@ -123,6 +123,7 @@ export async function openDebugPage(
 
 /** Saves a full-page screenshot as artifacts/debug-page/<name>.png. */
 export async function screenshot(page: Page, name: string): Promise<void> {
+  await page.mouse.move(0, 0) // no hover colour on whatever was clicked last
   await page.screenshot({ path: `${SHOTS}${name}.png`, fullPage: true })
 }
 
