@@ -176,7 +176,7 @@ function showDecodeError(error) {
 
 /** Says something to screen readers without moving focus. */
 function announce(text) {
-  $('ticket-status').textContent = text
+  $('status').textContent = text
 }
 
 $('clear-ticket').addEventListener('click', () => {
@@ -266,10 +266,17 @@ $('verify-form').addEventListener('submit', async (event) => {
         ],
     v.valid ? 'valid' : 'invalid',
   )
+  announce(
+    v.valid
+      ? 'Valid: Tencent would accept it.'
+      : `Invalid: ${v.message} Tencent error ${v.tencentErrorCode ?? 'none'}.`,
+  )
 })
 
-function showRefusal(panel, lines) {
-  panel.replaceChildren(...lines.map((line) => h('p', {}, line)))
+/** What went wrong (in bold), then what to do about it. */
+function showRefusal(panel, [what, ...todo]) {
+  panel.replaceChildren(h('p', {}, h('strong', {}, what)), ...todo.map((line) => h('p', {}, line)))
+  announce(what)
   showPanel(panel, 'invalid')
 }
 
@@ -369,6 +376,9 @@ function showIssued(r, pmk) {
   showRows($('issued'), rows, 'valid')
   $('ticket').value = ticket
   onTicketChange()
+  announce(
+    `Issued a ${pmk ? 'PrivateMapKey' : 'UserSig'} for UserID ${r.userId}: it is in the ticket box, decoded.`,
+  )
 }
 
 onIssueKindChange()

@@ -160,6 +160,8 @@ describeInChromium('the debug page in headless Chromium', () => {
     await paste(page, userSig('alice', 3600))
     expect(await page.inputValue('#verify-userid')).toBe('alice')
     expect(await verify(page)).toMatch(/^Verdict\s+Valid: Tencent would accept it\./)
+    // Screen readers hear one sentence per outcome (the panels are not live regions).
+    expect(await text(page, '#status')).toBe('Valid: Tencent would accept it.')
 
     await paste(page, userSig('bob', 3600))
     expect(await page.inputValue('#verify-sdkappid')).toBe(String(APP_A))
@@ -186,6 +188,9 @@ describeInChromium('the debug page in headless Chromium', () => {
       'Tencent error': '70013',
       Code: 'ticket_identifier_mismatch',
     })
+    expect(await text(page, '#status')).toBe(
+      'Invalid: The ticket was issued for another UserID. Tencent error 70013.',
+    )
     await paste(page, userSig('dave', 3600))
     expect(await page.inputValue('#verify-userid')).toBe('dave')
   })
@@ -241,7 +246,7 @@ describeInChromium('the debug page in headless Chromium', () => {
       () => document.querySelector('#copy-ticket')?.textContent === 'Copied',
     )
     expect(await clipboard()).toBe(ticket)
-    expect(await text(page, '#ticket-status')).toBe('Ticket copied to the clipboard.')
+    expect(await text(page, '#status')).toBe('Ticket copied to the clipboard.')
     // The label comes back, so the button can be used again.
     await page.waitForFunction(
       () => document.querySelector('#copy-ticket')?.textContent === 'Copy ticket',
@@ -279,6 +284,9 @@ describeInChromium('the debug page in headless Chromium', () => {
       Ticket: `${ticket}\nCopy ticket`,
     })
     expect(await rows(page, '#decoded')).toMatchObject({ UserID: 'bob', Lifetime: '3600 s (1h)' })
+    expect(await text(page, '#status')).toBe(
+      'Issued a UserSig for UserID bob: it is in the ticket box, decoded.',
+    )
     expect(await verify(page)).toMatch(/Valid/)
     await screenshot(page, 'desktop-04-issued-usersig')
   })
@@ -349,6 +357,9 @@ describeInChromium('the debug page in headless Chromium', () => {
     expect(refused).toMatch(/USERSIG_CLIENTS entry, or a JWT from the identity provider/)
     expect(refused).toMatch(/Code unauthorized, request id \S+/)
     expect(refused).not.toContain(wrong)
+    expect(await text(page, '#status')).toMatch(
+      /^401: the service did not accept this caller token\./,
+    )
 
     await fillIssue(page, { sdkAppId: APP_A, userId: 'bob' })
     await issue(page)
@@ -505,7 +516,7 @@ describeInChromium('the debug page in headless Chromium', () => {
         })
         expect({ name, said }).not.toEqual({ name, said: expect.stringMatching(internals) })
         expect(await page.isHidden('#decoded')).toBe(true)
-        expect(await text(page, '#ticket-status')).toMatch(/^This (is not|ticket)/)
+        expect(await text(page, '#status')).toMatch(/^This (is not|ticket)/)
         // The fields keep the last ticket that decoded.
         expect(await page.inputValue('#verify-userid')).toBe('alice')
         if (name === 'a ticket cut short') await screenshot(page, 'desktop-08-not-a-ticket')
