@@ -16,7 +16,8 @@ export const TOKEN_SOURCES =
 export async function post(path, token, body, action) {
   if (token === '') {
     return refused([
-      `No caller token: paste one above. ${capitalise(action.name)} needs the scope ${action.scope}.`,
+      'No caller token: paste one above.',
+      `${capitalise(action.name)} needs the scope ${action.scope}.`,
       TOKEN_SOURCES,
     ])
   }
@@ -52,7 +53,8 @@ function explain(status, problem, action) {
   switch (status) {
     case 401:
       lines.push(
-        `401: the service did not accept this caller token. ${capitalise(action.name)} needs a token with the scope ${action.scope}.`,
+        '401: the service did not accept this caller token.',
+        `${capitalise(action.name)} needs a token with the scope ${action.scope}.`,
         TOKEN_SOURCES,
       )
       break
