@@ -154,6 +154,13 @@ describeInChromium('the debug page in headless Chromium', () => {
     expect(style).toEqual(['rgb(164, 22, 26)', '700'])
     expect(await page.getAttribute('#decoded', 'class')).toContain('has-expired')
     await screenshot(page, 'desktop-02-expired')
+
+    // A ticket from the future says whose clock to check.
+    await paste(page, userSig('alice', 300, now() + 600))
+    expect((await rows(page, '#decoded')).Issued).toMatch(
+      /\n(10m 0s|9m [1-5]?\ds) in the future: is the issuer's clock ahead\?$/,
+    )
+    expect(await page.locator('#decoded .countdown.warning').count()).toBe(1)
   })
 
   test('the verify fields follow each newly pasted ticket, so a second valid ticket verifies', async () => {
