@@ -1,5 +1,6 @@
 // One linter config: typescript-eslint strict, plus the layering rules that keep the codec pure.
 import js from '@eslint/js'
+import globals from 'globals'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
@@ -18,15 +19,7 @@ export default tseslint.config(
   {
     // The debug page's script runs in the browser.
     files: ['public/**/*.js'],
-    languageOptions: {
-      globals: {
-        document: 'readonly',
-        atob: 'readonly',
-        TextDecoder: 'readonly',
-        fetch: 'readonly',
-        Date: 'readonly',
-      },
-    },
+    languageOptions: { globals: globals.browser },
   },
   {
     // The ticket codec is pure: no framework, no environment, no clock, no logging.

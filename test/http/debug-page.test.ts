@@ -13,6 +13,9 @@ describe('GET /debug', () => {
     expect(page.text).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/) // no inline script
     for (const [path, type] of [
       ['/debug/app.js', 'text/javascript'],
+      ['/debug/decode.js', 'text/javascript'],
+      ['/debug/api.js', 'text/javascript'],
+      ['/debug/time.js', 'text/javascript'],
       ['/debug/style.css', 'text/css'],
       ['/debug/pako.mjs', 'text/javascript'],
     ] as const) {
@@ -21,6 +24,29 @@ describe('GET /debug', () => {
       expect(res.headers['content-type']).toContain(type)
     }
     expect((await request(app).get('/debug/../package.json')).status).toBe(404)
+  })
+
+  test('every module the page imports is its own, under /debug/, and served', async () => {
+    const seen = new Set<string>()
+    const queue = ['/debug/app.js']
+    for (let path = queue.pop(); path !== undefined; path = queue.pop()) {
+      if (seen.has(path)) continue
+      seen.add(path)
+      const res = await request(app).get(path)
+      expect({ path, status: res.status }).toEqual({ path, status: 200 })
+      if (path === '/debug/pako.mjs') continue // the installed package: it imports nothing
+      for (const [, specifier] of res.text.matchAll(/^import [^'"]*['"]([^'"]+)['"]/gm)) {
+        expect(specifier).toMatch(/^\/debug\/[\w-]+\.m?js$/)
+        queue.push(specifier as string)
+      }
+    }
+    expect([...seen].sort()).toEqual([
+      '/debug/api.js',
+      '/debug/app.js',
+      '/debug/decode.js',
+      '/debug/pako.mjs',
+      '/debug/time.js',
+    ])
   })
 
   test('answers 404 when the debug endpoints are off', async () => {
