@@ -89,12 +89,14 @@ test.each(runnable)(
     const dir = pageFolder()
     const shell = new Shell(dir)
     let service: Started | null = null
+    // One address per page, as a reader's service keeps 127.0.0.1:8080 across restarts.
+    const port = await freePort()
     try {
       for (const path of given) makeGiven(dir, path)
       for (const step of steps) {
         if (step.kind === 'start') {
           await service?.stop()
-          service = await startService(dir, step, `${page}:${step.line}`)
+          service = await startService(dir, step, port, `${page}:${step.line}`)
           continue
         }
         if (step.requires !== null && !onPath(step.requires)) {
@@ -141,6 +143,7 @@ test('.env.example loads as documented: node --env-file=.env dist/main.js, place
   const service = await startService(
     dir,
     { kind: 'start', line: 0, env: {}, command: ['node', '--env-file=.env', 'dist/main.js'] },
+    await freePort(),
     '.env.example',
   )
   try {
@@ -238,6 +241,7 @@ interface Started {
 async function startService(
   dir: string,
   step: Extract<Step, { kind: 'start' }>,
+  port: number,
   where: string,
 ): Promise<Started> {
   let words = step.command
@@ -248,7 +252,6 @@ async function startService(
     }
     words = (scripts.start.split('&&').at(-1) as string).trim().split(/\s+/)
   }
-  const port = await freePort()
   const child = spawn(process.execPath, words.slice(1), {
     cwd: dir,
     env: { PATH: process.env.PATH ?? '', ...step.env, HOST: '127.0.0.1', PORT: String(port) },
@@ -273,7 +276,19 @@ async function startService(
     child.kill('SIGKILL')
     throw new Error(`${where}: the service did not start\n${stdout}${stderr}`)
   }
-  writeDevTokenFileUntilTheServiceDoes(dir, stderr)
+  const developmentDefault =
+    !Object.keys(step.env).some((name) => /^USERSIG_(APPS|CLIENTS|JWT|JWKS)/.test(name)) &&
+    !words.some((word) => word.startsWith('--env-file'))
+  if (developmentDefault) {
+    // The README reads the demo token from this file: it must be there once the service listens.
+    const deadline = Date.now() + 5_000
+    while (!existsSync(join(dir, DEV_TOKEN_FILE)) && Date.now() < deadline) {
+      writeDevTokenFileUntilTheServiceDoes(dir, stderr)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    if (!existsSync(join(dir, DEV_TOKEN_FILE)))
+      throw new Error(`${where}: no ${DEV_TOKEN_FILE} after start-up\n${stderr}`)
+  }
   return {
     address: `127.0.0.1:${port}`,
     async stop() {
