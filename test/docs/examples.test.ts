@@ -23,7 +23,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { freePort } from '../helpers/process.js'
-import { examplesOf, jsonMismatch, textMismatch, type Step } from './markdown-examples.js'
+import {
+  examplesOf,
+  jsonMismatch,
+  textMismatch,
+  type PageExamples,
+  type Step,
+} from './markdown-examples.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const PAGES = [
@@ -85,13 +91,25 @@ const runnable = PAGES.filter((page) => EXAMPLES.get(page)?.steps.some((s) => s.
 test.each(runnable)(
   '%s: every sh block runs and shows the output it says',
   async (page) => {
-    const { given, steps } = EXAMPLES.get(page) as { given: string[]; steps: Step[] }
+    const { given, after, steps } = EXAMPLES.get(page) as PageExamples
     const dir = pageFolder()
     const shell = new Shell(dir)
     let service: Started | null = null
     // One address per page, as a reader's service keeps 127.0.0.1:8080 across restarts.
     const port = await freePort()
     try {
+      for (const earlier of after) {
+        const setUp = EXAMPLES.get(earlier)
+        if (setUp === undefined) throw new Error(`${page}: "examples: after ${earlier}": no such page`)
+        for (const path of setUp.given) makeGiven(dir, path)
+        const first = setUp.steps.findIndex((s) => s.kind === 'start')
+        for (const step of setUp.steps.slice(0, first === -1 ? undefined : first)) {
+          if (step.kind !== 'run') continue
+          const result = await shell.run(step.code)
+          if (result.exit !== null)
+            throw new Error(`${earlier}:${step.line} (set-up for ${page}) exited with ${result.exit}\n${result.stderr}`)
+        }
+      }
       for (const path of given) makeGiven(dir, path)
       for (const step of steps) {
         if (step.kind === 'start') {
@@ -191,29 +209,12 @@ function pageFolder(): string {
   return dir
 }
 
-/**
- * Files a page asks its reader to make by hand (CONTRIBUTING.md lists them): a key from the IM
- * console, or the apps and clients files of docs/configuration.md with their secrets filled in.
- */
+/** A file a page asks its reader to make by hand: a key from the IM console (64 hex digits). */
 function makeGiven(dir: string, path: string): void {
-  const file = join(dir, path)
-  mkdirSync(join(file, '..'), { recursive: true, mode: 0o700 })
-  const hex = () => randomBytes(32).toString('hex')
-  if (/^secrets\/[\w.-]+\.key$/.test(path)) {
-    writeFileSync(file, `${hex()}\n`, { mode: 0o600 })
-  } else if (path === 'secrets/apps.json') {
-    const apps = readFileSync(join(ROOT, 'config/apps.example.json'), 'utf8')
-    writeFileSync(file, apps.replace(/REPLACE_WITH_\w+/g, hex), { mode: 0o600 })
-  } else if (path === 'secrets/clients.json') {
-    const token = randomBytes(24).toString('base64url')
-    const clients = readFileSync(join(ROOT, 'config/clients.example.json'), 'utf8')
-      .replace(/REPLACE_WITH_A_RANDOM_TOKEN\w*/, token)
-      .replace(/REPLACE_WITH_\w+/g, hex)
-    writeFileSync(file, clients, { mode: 0o600 })
-    writeFileSync(join(dir, 'secrets/chat-backend.token'), token, { mode: 0o600 })
-  } else {
+  if (!/^secrets\/[\w.-]+\.key$/.test(path))
     throw new Error(`no recipe for the given file ${path} (test/docs/examples.test.ts, makeGiven)`)
-  }
+  mkdirSync(join(dir, 'secrets'), { recursive: true, mode: 0o700 })
+  writeFileSync(join(dir, path), `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 })
 }
 
 function onPath(command: string): boolean {

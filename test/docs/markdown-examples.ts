@@ -7,6 +7,8 @@
 //   <!-- examples: start -->   before a ```console block `$ [NAME=value ...] npm start` (or
 //                              `node ...`): the runner starts the service there, as written
 //   <!-- examples: given PATH ... -->   files the page asks the reader to make by hand
+//   <!-- examples: after PAGE -->       the page builds on PAGE: its set-up (the sh blocks before
+//                                       its first start) runs first, in the same shell
 //   <!-- examples: requires CMD -->     before a ```sh block that needs CMD (e.g. kubectl)
 //
 // Fences are read line by line, not with a Markdown parser: the conventions are about what sits on
@@ -24,6 +26,8 @@ export interface Output {
 
 export interface PageExamples {
   readonly given: string[]
+  /** Pages whose set-up runs first. */
+  readonly after: string[]
   readonly steps: Step[]
 }
 
@@ -35,11 +39,12 @@ interface Fence {
   end: number
 }
 
-const DIRECTIVE = /^<!-- examples: (start|given|requires)\b ?(.*?) ?-->$/
+const DIRECTIVE = /^<!-- examples: (start|given|after|requires)\b ?(.*?) ?-->$/
 
 export function examplesOf(markdown: string, page: string): PageExamples {
   const lines = markdown.split('\n')
   const given: string[] = []
+  const after: string[] = []
   const steps: Step[] = []
   let directive: { verb: string; args: string; line: number } | null = null
   for (let i = 0; i < lines.length; i++) {
@@ -48,6 +53,7 @@ export function examplesOf(markdown: string, page: string): PageExamples {
     if (match) {
       const [, verb = '', args = ''] = match
       if (verb === 'given') given.push(...args.split(/\s+/).filter(Boolean))
+      else if (verb === 'after') after.push(args)
       else directive = { verb, args, line: i + 1 }
       continue
     }
@@ -91,7 +97,7 @@ export function examplesOf(markdown: string, page: string): PageExamples {
       last.output = { format: output[1] as 'json' | 'text', text: fence.body }
     }
   }
-  return { given, steps }
+  return { given, after, steps }
 }
 
 /** The fence opening at line `i` (0-based), or null. */
