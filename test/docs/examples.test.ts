@@ -100,14 +100,17 @@ test.each(runnable)(
     try {
       for (const earlier of after) {
         const setUp = EXAMPLES.get(earlier)
-        if (setUp === undefined) throw new Error(`${page}: "examples: after ${earlier}": no such page`)
+        if (setUp === undefined)
+          throw new Error(`${page}: "examples: after ${earlier}": no such page`)
         for (const path of setUp.given) makeGiven(dir, path)
         const first = setUp.steps.findIndex((s) => s.kind === 'start')
         for (const step of setUp.steps.slice(0, first === -1 ? undefined : first)) {
           if (step.kind !== 'run') continue
           const result = await shell.run(step.code)
           if (result.exit !== null)
-            throw new Error(`${earlier}:${step.line} (set-up for ${page}) exited with ${result.exit}\n${result.stderr}`)
+            throw new Error(
+              `${earlier}:${step.line} (set-up for ${page}) exited with ${result.exit}\n${result.stderr}`,
+            )
         }
       }
       for (const path of given) makeGiven(dir, path)
