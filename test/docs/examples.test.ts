@@ -55,7 +55,8 @@ const NOT_LINKED = new Set([
   'coverage',
 ])
 const DEV_TOKEN_FILE = '.usersig-dev-token'
-const BLOCK_TIMEOUT_MS = 30_000
+// Generous: a block may run several npx commands on a busy 2-core machine.
+const BLOCK_TIMEOUT_MS = 60_000
 
 let build: string
 
@@ -76,7 +77,7 @@ beforeAll(() => {
     { encoding: 'utf8' },
   )
   if (tsc.status !== 0) throw new Error(`build failed:\n${tsc.stdout}${tsc.stderr}`)
-}, 60_000)
+}, 120_000)
 
 afterAll(() => rmSync(build, { recursive: true, force: true }))
 
@@ -145,7 +146,7 @@ test.each(runnable)(
       rmSync(dir, { recursive: true, force: true })
     }
   },
-  90_000,
+  180_000,
 )
 
 test('.env.example loads as documented: node --env-file=.env dist/main.js, placeholders filled', async () => {
@@ -180,7 +181,7 @@ test('.env.example loads as documented: node --env-file=.env dist/main.js, place
     await service.stop()
     rmSync(dir, { recursive: true, force: true })
   }
-}, 30_000)
+}, 60_000)
 
 describe('the output check itself', () => {
   test('JSON: keys, types and exact strings count; numbers and "..." strings vary', () => {
