@@ -35,5 +35,5 @@ HEALTHCHECK --interval=15s --timeout=3s --start-period=5s --retries=3 \
 # Exec form: node runs as PID 1 itself (no shell, no npm in between), so SIGTERM reaches it and it
 # drains (SHUTDOWN_DELAY_MS, SHUTDOWN_TIMEOUT_MS). It handles SIGTERM and SIGINT itself.
 # A 4 MiB young-generation semi-space keeps RSS under 150 MB under load, for ~5 % of throughput
-# (README, Performance); `npm start` and `npm run bench` run the same command line.
+# (docs/performance.md); `npm start` and `npm run bench` run the same command line.
 CMD ["node", "--max-semi-space-size=4", "dist/main.js"]

@@ -97,7 +97,7 @@ export class ConfigError extends Error {
 
 type Env = Readonly<Record<string, string | undefined>>
 
-/** Every environment variable the service reads (README and .env.example list them; a test checks). */
+/** Every environment variable the service reads (docs/configuration.md and .env.example list them; a test checks). */
 export const CONFIG_VARIABLES = [
   'NODE_ENV',
   'HOST',

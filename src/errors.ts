@@ -1,6 +1,6 @@
 // Every request-level failure: one table of stable codes -> HTTP status and public title.
 
-/** Stable error codes. Adding one is adding a line here; openapi.yaml and the README follow (a test keeps them equal). */
+/** Stable error codes. Adding one is adding a line here; openapi.yaml and docs/api.md follow (a test keeps them equal). */
 export const ERRORS = {
   malformed_json: { status: 400, title: 'The request body is not valid JSON.' },
   invalid_request: { status: 400, title: 'The request does not match the API contract.' },

@@ -1,12 +1,12 @@
 // Process entry: config -> logger -> app -> listen; timeouts; SIGTERM drains then exits 0.
 import cluster from 'node:cluster'
-import { readFileSync } from 'node:fs'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { createApp } from './app.js'
 import { clusterMetricsSource, runPrimary } from './cluster.js'
 import { ConfigError, loadConfig } from './config.js'
 import { LiveConfig } from './live-config.js'
-import { createLogger } from './logger.js'
+import { createLogger, type Logger } from './logger.js'
 import { createMetrics } from './metrics.js'
 import { createReloader, watchConfigFiles } from './reload.js'
 
@@ -76,7 +76,10 @@ function start(): void {
       { host: config.host, port, apps: config.apps.size, production: config.production },
       'listening',
     )
-    if (config.devDefault !== null) printDevBanner(config.devDefault, config.host, port)
+    if (config.devDefault !== null) {
+      writeDevToken(config.devDefault.token, logger)
+      printDevBanner(config.devDefault, config.host, port)
+    }
   })
 
   let stopping = false
@@ -107,7 +110,29 @@ function start(): void {
   process.on('SIGINT', () => stop('SIGINT'))
 }
 
-/** The one place the development token is shown: once, on the terminal, never in the log. */
+/** Where the development default leaves its caller token, for a second terminal in this folder. */
+const DEV_TOKEN_FILE = '.usersig-dev-token'
+
+function writeDevToken(token: string, logger: Logger): void {
+  try {
+    // Replaced, not rewritten: an existing file's looser mode must not carry over to a new token.
+    rmSync(DEV_TOKEN_FILE, { force: true })
+    writeFileSync(DEV_TOKEN_FILE, `${token}\n`, { mode: 0o600, flag: 'wx' })
+  } catch (error) {
+    logger.warn({ err: error, file: DEV_TOKEN_FILE }, 'cannot write the development token file')
+    return
+  }
+  // Only this process's token: a second development process may have replaced the file since.
+  process.on('exit', () => {
+    try {
+      if (readFileSync(DEV_TOKEN_FILE, 'utf8').trim() === token) rmSync(DEV_TOKEN_FILE)
+    } catch {
+      // already gone
+    }
+  })
+}
+
+/** The one place the development token is shown: on the terminal and in an owner-only file. */
 function printDevBanner(
   dev: { sdkAppId: number; clientId: string; token: string },
   host: string,
@@ -124,6 +149,7 @@ function printDevBanner(
       '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!',
       `   demo SDKAppID: ${dev.sdkAppId}`,
       `   demo caller:   ${dev.clientId}, token ${dev.token}`,
+      `   token file:    ./${DEV_TOKEN_FILE} (owner-only; removed when the service stops)`,
       `   try:           curl -s ${base}/usersig -H 'Authorization: Bearer ${dev.token}' \\`,
       `                    -H 'Content-Type: application/json' -d '{"sdkAppId": ${dev.sdkAppId}, "userId": "alice"}'`,
       `   API docs:      ${base}/docs`,

@@ -1,4 +1,4 @@
-// openapi.yaml, the error tables, the routes, README and .env.example must say the same thing.
+// openapi.yaml, the error tables, the routes, the docs and .env.example must say the same thing.
 import { readFileSync } from 'node:fs'
 import { parse } from 'yaml'
 import { createApp } from '../../src/app.js'
@@ -12,11 +12,11 @@ const spec = parse(read('openapi.yaml')) as {
   paths: Record<string, Record<string, { responses: Record<string, unknown> }>>
   components: { schemas: Record<string, { enum?: string[] }> }
 }
-const readme = read('README.md')
-
-/** Rows of the README table that follows `heading`: first and second cells. */
-function tableAfter(heading: string): [string, string][] {
-  const section = readme.slice(readme.indexOf(heading))
+/** Rows of the table that follows `heading` on a docs page: first and second cells. */
+function tableAfter(page: string, heading: string): [string, string][] {
+  const text = read(page)
+  expect(text).toContain(heading)
+  const section = text.slice(text.indexOf(heading))
   const rows = section.split('\n').filter((line) => /^\| `/.test(line))
   const end = section.split('\n').findIndex((line, i) => i > 2 && line.startsWith('#'))
   const within = section.split('\n').slice(0, end === -1 ? undefined : end)
@@ -60,11 +60,11 @@ describe('contract', () => {
     }
   })
 
-  test("README's error tables equal the code's tables", () => {
-    expect(tableAfter('### Request errors')).toEqual(
+  test("docs/api.md's error tables equal the code's tables", () => {
+    expect(tableAfter('docs/api.md', '### Request errors')).toEqual(
       Object.entries(ERRORS).map(([code, { status }]) => [code, String(status)]),
     )
-    expect(tableAfter('### Ticket verdicts')).toEqual(
+    expect(tableAfter('docs/api.md', '### Ticket verdicts')).toEqual(
       Object.entries(TICKET_ERRORS).map(([code, { tencentErrorCode }]) => [
         code,
         String(tencentErrorCode ?? '-'),
@@ -72,8 +72,8 @@ describe('contract', () => {
     )
   })
 
-  test('README and .env.example list every configuration variable', () => {
-    const documented = tableAfter('## Configuration').map(([name]) => name)
+  test('docs/configuration.md and .env.example list every configuration variable', () => {
+    const documented = tableAfter('docs/configuration.md', '## Variables').map(([name]) => name)
     expect(documented.sort()).toEqual([...CONFIG_VARIABLES].sort())
     const example = read('.env.example')
     for (const name of CONFIG_VARIABLES) expect(example).toMatch(new RegExp(`^#? ?${name}=`, 'm'))

@@ -23,17 +23,22 @@ export async function freePort(): Promise<number> {
   return port
 }
 
+// By path, so that the service can run in any folder (a bare `tsx` resolves from the cwd).
+const TSX = new URL('../../node_modules/tsx/dist/loader.mjs', import.meta.url).href
+
 /**
  * Starts the service; resolves once it logs "listening" (or exits). `script` runs a built entry
- * point (e.g. an installed package's dist/main.js) with plain node instead of src/main.ts.
+ * point (e.g. an installed package's dist/main.js) with plain node instead of src/main.ts; `cwd`
+ * is the folder it runs in.
  */
 export async function startService(
   env: Record<string, string>,
-  { script }: { script?: string } = {},
+  { script, cwd }: { script?: string; cwd?: string } = {},
 ): Promise<Service> {
   const port = await freePort()
-  const args = script === undefined ? ['--import', 'tsx', MAIN] : [script]
+  const args = script === undefined ? ['--import', TSX, MAIN] : [script]
   const child = spawn(process.execPath, args, {
+    ...(cwd === undefined ? {} : { cwd }),
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })

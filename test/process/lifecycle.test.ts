@@ -1,6 +1,9 @@
 // The real process: start-up refusals, the development default, graceful shutdown.
 import { randomBytes } from 'node:crypto'
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { connect } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { startService, waitForOutput, type Service } from '../helpers/process.js'
 
 const secret = randomBytes(32).toString('hex')
@@ -47,7 +50,9 @@ test('a bad key is refused at start with a message that names it and hides it', 
 })
 
 test('with nothing configured, npm start runs a development default with a loud warning', async () => {
-  running = await startService({})
+  const folder = mkdtempSync(join(tmpdir(), 'usersig-dev-'))
+  const tokenFile = join(folder, '.usersig-dev-token')
+  running = await startService({}, { cwd: folder })
   await waitForOutput(running, (s) => s.stderr.includes('API docs:'))
   const banner = running.stderr
   expect(banner).toContain('DEVELOPMENT DEFAULT')
@@ -62,6 +67,15 @@ test('with nothing configured, npm start runs a development default with a loud 
   expect(await res.json()).toMatchObject({ sdkAppId: 1400000000, userId: 'alice', keyId: 'dev' })
   // the token is printed once, on the terminal, never in the structured log
   expect(running.stdout).not.toContain(devToken)
+  // and left in an owner-only file in the folder it runs in, for a second terminal
+  expect(readFileSync(tokenFile, 'utf8')).toBe(`${devToken}\n`)
+  expect(statSync(tokenFile).mode & 0o777).toBe(0o600)
+  expect(running.stderr).toContain('token file:    ./.usersig-dev-token')
+  // which goes when the service stops
+  running.child.kill('SIGTERM')
+  expect(await running.exited).toBe(0)
+  expect(existsSync(tokenFile)).toBe(false)
+  rmSync(folder, { recursive: true, force: true })
 })
 
 test('SIGTERM: readiness turns 503, an in-flight request completes, the process exits 0', async () => {

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url'
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
 // RSS moves on the GC sawtooth by ~25 MB over ~25 s (measured over 90 s: 85 -> 109 -> 88 MB), so
-// 30 s can only catch a gross leak; the 10-minute soak (npm run soak, README) holds growth under 10 %.
+// 30 s can only catch a gross leak; the 10-minute soak (npm run soak, docs/reliability.md) holds growth under 10 %.
 test('30 s at a fixed rate: 0 errors, no gross RSS growth (under 25 %)', async () => {
   const stdout = await new Promise<string>((resolve, reject) =>
     execFile(

@@ -24,7 +24,7 @@ import { tencentBase64 } from '../helpers/variants.js'
 
 /**
  * The server timeouts main.ts sets (SERVER_TIMEOUTS), read from its source: importing main.ts
- * would start a server. The README documents the same values (headers 10 s, request 15 s,
+ * would start a server. docs/operations.md documents the same values (headers 10 s, request 15 s,
  * keep-alive 5 s).
  */
 const SERVER_TIMEOUTS = (() => {
