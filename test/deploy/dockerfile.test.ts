@@ -142,9 +142,12 @@ test('CMD is exec form `node [flags] dist/main.js`: no shell, no npm, so SIGTERM
   expect(existsSync(new URL('src/main.ts', ROOT))).toBe(true)
 })
 
-test('`npm start` runs the same command line as the image (after building)', () => {
+test("`npm start` builds in prestart, then execs the image's command line: npm's child is node", () => {
   const command = (execForm(defined(ofKind(runtime, 'CMD')[0], 'CMD')) ?? []).join(' ')
-  expect(pkg.scripts.start).toBe(`npm run build --silent && ${command}`)
+  // npm runs a script through `sh -c`, and forwards SIGTERM and SIGINT to that child only: with
+  // exec, the child is node itself (test/process/npm-start.test.ts runs it).
+  expect(pkg.scripts.start).toBe(`exec ${command}`)
+  expect(pkg.scripts.prestart).toBe('npm run build --silent')
 })
 
 test('HEALTHCHECK: exec form through node, on /healthz, with an interval and a timeout', () => {

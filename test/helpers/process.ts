@@ -1,4 +1,5 @@
-// Runs the real service (src/main.ts through tsx) as a child process on a free loopback port.
+// Runs the real service (src/main.ts through tsx, or `npm start`) as a child process on a free
+// loopback port.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
@@ -31,6 +32,31 @@ export async function startService(env: Record<string, string>): Promise<Service
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
+  return listened(child, port)
+}
+
+/**
+ * Runs `npm <args>` (e.g. `start`) in the repository, as a person would, with a clean environment
+ * (not the npm_* variables of an `npm test` around this run); resolves once the service logs
+ * "listening" (or npm exits).
+ */
+export async function startNpm(args: string[], env: Record<string, string>): Promise<Service> {
+  const port = await freePort()
+  const child = spawn('npm', args, {
+    cwd: fileURLToPath(new URL('../..', import.meta.url)),
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  return listened(child, port)
+}
+
+async function listened(child: ChildProcess, port: number): Promise<Service> {
   const service: Service = {
     child,
     url: `http://127.0.0.1:${port}`,
