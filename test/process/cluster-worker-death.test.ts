@@ -68,6 +68,7 @@ const issue = () =>
   })
 
 const listening = () => service.stdout.split('"msg":"listening"').length - 1
+const deaths = () => service.stdout.split('worker died; starting a new one').length - 1
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const gauge = (body: string, name: string) =>
   Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(body)?.[1] ?? NaN)
@@ -171,13 +172,15 @@ test(`${KILLS} workers killed during scrapes: the primary stays up and keeps ser
       process.kill(served, 'SIGKILL')
       process.kill(other, 'SIGCONT')
       expect(await scrape).toEqual({ error: 'ECONNRESET' }) // its connection died with its worker
-      const answer = await stillServing()
-      times.askerKilled.push(answer.ms)
     }
     agent.destroy()
-    await stillServing()
+    // Once the primary has seen the death, no new connection is handed to the dead worker (one
+    // handed over in the instant before is lost with it, as with any crash).
+    await waitForOutput(service, () => deaths() === kill + 1, 10_000)
+    const next = await stillServing()
+    if (kill % 2 === 1) times.askerKilled.push(next.ms)
   }
-  expect(service.stdout.split('worker died; starting a new one').length - 1).toBe(KILLS)
+  expect(deaths()).toBe(KILLS)
   expect(service.stdout).not.toContain('"level":60')
   expect(service.stderr).toBe('')
   const summary = (ms: number[]) =>
@@ -185,8 +188,8 @@ test(`${KILLS} workers killed during scrapes: the primary stays up and keeps ser
   console.log(
     [
       `${KILLS} kills during scrapes, primary up throughout:`,
-      `  stalled worker killed mid-scrape: the scrape answered in ${summary(times.stalledKilled)}`,
-      `  scraped worker killed mid-scrape: the next scrape answered in ${summary(times.askerKilled)}`,
+      `  stalled worker killed 150 ms into a scrape: the scrape answered in ${summary(times.stalledKilled)}`,
+      `  scraped worker killed 150 ms into a scrape: the next scrape answered in ${summary(times.askerKilled)}`,
     ].join('\n'),
   )
 }, 120_000)
