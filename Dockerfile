@@ -2,9 +2,11 @@
 # Checked without a Docker engine by test/deploy/dockerfile.test.ts (policy) and replayed step by
 # step by `npm run test:image` (test/deploy/image.ts).
 
-# Node 24 is an LTS line supported until April 2028 (22's support ends April 2027). For
-# reproducible builds, pin the digest as well: node:24-bookworm-slim@sha256:<digest>.
-FROM node:24-bookworm-slim AS build
+# Node 26 is the Active LTS line (since October 2026, supported until April 2029; 24 is in
+# maintenance until April 2028, 22 until April 2027). CI runs the whole test suite on this major
+# too (scripts/with-node-lts.sh). For reproducible builds, pin the digest as well:
+# node:26-bookworm-slim@sha256:<digest>.
+FROM node:26-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # --ignore-scripts: the build needs no install script (tsc is plain JavaScript), and none of the
@@ -16,7 +18,7 @@ COPY src ./src
 COPY public ./public
 RUN npm run build && npm prune --omit=dev
 
-FROM node:24-bookworm-slim AS runtime
+FROM node:26-bookworm-slim AS runtime
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080
 WORKDIR /app
 # Files belong to root and are read-only to the service. Nothing is written at run time, so the

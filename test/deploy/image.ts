@@ -321,7 +321,8 @@ function numericUser(user: string | undefined): { uid: number; gid: number } | n
   return { uid, gid: Number(match[2] ?? uid) }
 }
 
-function listPackages(nodeModules: string): string[] {
+/** Top-level package names in a node_modules folder (scoped ones as `@scope/name`). */
+export function listPackages(nodeModules: string): string[] {
   if (!existsSync(nodeModules)) return []
   return readdirSync(nodeModules)
     .filter((name) => !name.startsWith('.'))

@@ -196,6 +196,14 @@ describe('the output check itself', () => {
     expect(jsonMismatch([1], [1, 2])).toMatch(/1 elements, got 2/)
   })
 
+  test('a sh block that would install or prune packages is refused (it would change the checkout)', () => {
+    for (const command of ['npm ci', 'npm install', 'npm prune --omit=dev'])
+      expect(() => examplesOf(`\`\`\`sh\n${command}\n\`\`\`\n`, 'page.md')).toThrow(
+        /page\.md:1: a sh block must not install or prune packages/,
+      )
+    expect(examplesOf('```console\nnpm ci\n```\n', 'page.md').steps).toEqual([])
+  })
+
   test('text: lines in order; "..." ends a line or stands for any lines', () => {
     expect(textMismatch('a\n...\nz 1...', 'a\nb\nc\nz 123\n')).toBeNull()
     expect(textMismatch('a\nz', 'a\nb\nz')).not.toBeNull()
@@ -251,11 +259,12 @@ async function startService(
 ): Promise<Started> {
   let words = step.command
   if (words.join(' ') === 'npm start') {
-    // `npm start` is "build, then node ...": dist/ is built already, so run what follows.
+    // `npm start` builds (prestart), then runs `exec node ...`: dist/ is built already, so run
+    // that node command line.
     const { scripts } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
       scripts: { start: string }
     }
-    words = (scripts.start.split('&&').at(-1) as string).trim().split(/\s+/)
+    words = scripts.start.replace(/^exec\s+/, '').trim().split(/\s+/)
   }
   const child = spawn(process.execPath, words.slice(1), {
     cwd: dir,

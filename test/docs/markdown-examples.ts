@@ -76,6 +76,13 @@ export function examplesOf(markdown: string, page: string): PageExamples {
       continue
     }
     if (fence.info === 'sh' || fence.info === 'bash') {
+      // A page runs in a folder whose node_modules is the checkout's own (linked): a block that
+      // installs or prunes would change the checkout under every other test. Such steps are a
+      // reader's, on their own host; test/deploy/ runs them in a copy.
+      if (/\bnpm (ci|install|i|prune|uninstall|update)\b/.test(fence.body))
+        throw new Error(
+          `${page}:${fence.start}: a sh block must not install or prune packages; use console`,
+        )
       steps.push({
         kind: 'run',
         line: fence.start,

@@ -14,7 +14,7 @@ export function defined<T>(value: T | null | undefined, what: string): T {
 
 export interface Stage {
   readonly name: string
-  /** The FROM image as written, e.g. `node:24-bookworm-slim`. */
+  /** The FROM image as written, e.g. `node:26-bookworm-slim`. */
   readonly image: string
   readonly imageName: string | null
   readonly imageTag: string | null

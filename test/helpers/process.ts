@@ -1,6 +1,8 @@
-// Runs the real service (src/main.ts through tsx) as a child process on a free loopback port.
-import { spawn, type ChildProcess } from 'node:child_process'
+// Runs the real service (src/main.ts through tsx, or `npm start`) as a child process on a free
+// loopback port.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 
@@ -42,6 +44,31 @@ export async function startService(
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
+  return listened(child, port)
+}
+
+/**
+ * Runs `npm <args>` (e.g. `start`) in the repository, as a person would, with a clean environment
+ * (not the npm_* variables of an `npm test` around this run); resolves once the service logs
+ * "listening" (or npm exits).
+ */
+export async function startNpm(args: string[], env: Record<string, string>): Promise<Service> {
+  const port = await freePort()
+  const child = spawn('npm', args, {
+    cwd: fileURLToPath(new URL('../..', import.meta.url)),
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  return listened(child, port)
+}
+
+async function listened(child: ChildProcess, port: number): Promise<Service> {
   const service: Service = {
     child,
     url: `http://127.0.0.1:${port}`,
@@ -71,4 +98,50 @@ export async function waitForOutput(
   const deadline = Date.now() + timeoutMs
   while (!ready(service) && Date.now() < deadline)
     await new Promise((resolve) => setTimeout(resolve, 20))
+}
+
+/** A cluster primary's workers: its children, less tsx's esbuild helper (tests run the TypeScript through tsx). */
+export function workerPids(primary: ChildProcess): number[] {
+  return execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(primary.pid)], {
+    encoding: 'utf8',
+  })
+    .split('\n')
+    .filter((line) => line.trim() !== '' && !line.includes('esbuild'))
+    .map((line) => Number(line.trim().split(/\s+/)[0]))
+}
+
+/**
+ * Which of `pids` holds the server end of the loopback TCP connection between `serverPort` and
+ * `clientPort` (Linux: the socket's inode from /proc/net/tcp, then each process's fds). Under
+ * node:cluster this names the worker that serves a kept-alive connection.
+ */
+export function connectionOwner(
+  serverPort: number,
+  clientPort: number,
+  pids: number[],
+): number | undefined {
+  const hexPort = (port: number) => port.toString(16).toUpperCase().padStart(4, '0')
+  const row = readFileSync('/proc/net/tcp', 'utf8')
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .find(
+      (fields) =>
+        fields[1]?.endsWith(`:${hexPort(serverPort)}`) &&
+        fields[2]?.endsWith(`:${hexPort(clientPort)}`),
+    )
+  const socket = `socket:[${row?.[9]}]`
+  if (row === undefined) return undefined
+  return pids.find((pid) => {
+    try {
+      return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+        try {
+          return readlinkSync(`/proc/${pid}/fd/${fd}`) === socket
+        } catch {
+          return false // closed meanwhile
+        }
+      })
+    } catch {
+      return false // the process is gone
+    }
+  })
 }

@@ -1,21 +1,18 @@
 // WEB_CONCURRENCY: several workers on one port; a crashed worker is replaced; SIGTERM drains all.
-import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { request } from 'node:http'
-import { startService, waitForOutput, type Service } from '../helpers/process.js'
+import {
+  startService,
+  waitForOutput,
+  workerPids as workersOf,
+  type Service,
+} from '../helpers/process.js'
 
 const secret = randomBytes(32).toString('hex')
 const token = randomBytes(24).toString('base64url')
 let service: Service
 
-// The primary's children, less tsx's esbuild helper (the tests run the TypeScript through tsx).
-const workerPids = (): number[] =>
-  execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(service.child.pid)], {
-    encoding: 'utf8',
-  })
-    .split('\n')
-    .filter((line) => line.trim() !== '' && !line.includes('esbuild'))
-    .map((line) => Number(line.trim().split(/\s+/)[0]))
+const workerPids = () => workersOf(service.child)
 
 /** One request on a fresh connection (a pooled one could still point at a killed worker). */
 const issue = () =>
