@@ -264,7 +264,10 @@ async function startService(
     const { scripts } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
       scripts: { start: string }
     }
-    words = scripts.start.replace(/^exec\s+/, '').trim().split(/\s+/)
+    words = scripts.start
+      .replace(/^exec\s+/, '')
+      .trim()
+      .split(/\s+/)
   }
   const child = spawn(process.execPath, words.slice(1), {
     cwd: dir,
