@@ -56,7 +56,7 @@ export interface paths {
     get?: never
     put?: never
     /**
-     * Verify and decode a ticket
+     * Verify and decode a ticket (debug endpoints only)
      * @description Needs scope `usersig:verify` and a grant for the SDKAppID. A bad ticket is a `200` verdict
      *     with `valid: false`, the reason's code and the Tencent error code a client would see; the
      *     expected signature is never returned. Answers `404` when `USERSIG_DEBUG_ENDPOINTS` is off
@@ -97,7 +97,7 @@ export interface paths {
       cookie?: never
     }
     /**
-     * The ticket debugger page
+     * The ticket debugger page (debug endpoints only)
      * @description Paste a ticket to decode it in the browser; verify it or issue a test ticket with a caller token. Answers `404` when `USERSIG_DEBUG_ENDPOINTS` is off.
      */
     get: operations['debugPage']

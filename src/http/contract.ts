@@ -19,6 +19,7 @@ const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'tr
 
 interface SpecOperation {
   readonly operationId?: string
+  readonly 'x-debug-only'?: boolean
   readonly security?: readonly unknown[]
   readonly parameters?: readonly { readonly in?: string; readonly name?: string }[]
   readonly requestBody?: { readonly content?: Record<string, { readonly schema?: object }> }
@@ -41,6 +42,8 @@ export interface OperationContract {
   readonly authenticated: boolean
   /** Whether it takes a JSON request body. */
   readonly hasBody: boolean
+  /** `x-debug-only`: served only while USERSIG_DEBUG_ENDPOINTS is on; otherwise absent (404). */
+  readonly debugOnly: boolean
   /** The query parameters it declares (none today: any other is a contract problem). */
   readonly queryParameters: ReadonlySet<string>
   /** The field problems of a request body, or null when it matches. */
@@ -131,6 +134,7 @@ export function compileContract(specText?: string): Contract {
         method: method.toUpperCase(),
         authenticated: (operation.security?.length ?? (globallySecured ? 1 : 0)) > 0,
         hasBody: checkBody !== undefined,
+        debugOnly: operation['x-debug-only'] === true,
         queryParameters: new Set(
           (operation.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name as string),
         ),

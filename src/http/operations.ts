@@ -1,5 +1,6 @@
 // Health, readiness, metrics and the contract: unauthenticated, and showing no secrets.
 import { readFileSync } from 'node:fs'
+import { parseDocument, type Scalar, type YAMLMap } from 'yaml'
 import type { LiveConfig } from '../live-config.js'
 import type { Metrics } from '../metrics.js'
 import { OPENAPI_PATH } from './contract.js'
@@ -46,7 +47,29 @@ export function metrics(deps: {
   }
 }
 
+/**
+ * openapi.yaml as shipped, or, while the debug endpoints are off, without its `x-debug-only`
+ * operations: /docs then shows only what this service answers.
+ */
 export function openapiDocument(): Handler<'openapi', null> {
-  const spec = readFileSync(OPENAPI_PATH, 'utf8')
-  return () => ({ status: 200, contentType: 'application/yaml; charset=utf-8', text: spec })
+  const full = readFileSync(OPENAPI_PATH, 'utf8')
+  const withoutDebug = withoutDebugOnly(full)
+  return ({ config }) => ({
+    status: 200,
+    contentType: 'application/yaml; charset=utf-8',
+    text: config.debugEndpoints ? full : withoutDebug,
+  })
+}
+
+function withoutDebugOnly(specText: string): string {
+  const spec = parseDocument(specText)
+  const paths = spec.get('paths') as YAMLMap<Scalar<string>, YAMLMap<Scalar<string>, YAMLMap>>
+  for (const { key: path, value: methods } of [...paths.items]) {
+    if (methods === null) continue
+    for (const { key: method, value: operation } of [...methods.items]) {
+      if (operation?.get('x-debug-only') === true) methods.delete(method)
+    }
+    if (methods.items.length === 0) paths.delete(path)
+  }
+  return spec.toString()
 }

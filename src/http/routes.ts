@@ -1,6 +1,7 @@
 // The one route table: every operation of openapi.yaml, by operationId, with its handler and what
-// the front door must do before calling it. Method, path and whether a caller must authenticate
-// come from openapi.yaml; the front door refuses to start when this table and the contract differ.
+// the front door must do before calling it. Method, path, whether a caller must authenticate and
+// whether it is debug-only (`x-debug-only`) come from openapi.yaml; the front door refuses to start
+// when this table and the contract differ.
 //
 // To add a route: describe the operation in openapi.yaml (with an operationId), run
 // `npm run generate:contract`, write its handler (typed by the operation), and add it here.
@@ -38,8 +39,6 @@ export type Handler<O extends OperationId, C extends Caller | null> = (
 interface RouteOptions {
   /** The largest body read (bytes); BODY_LIMIT_BYTES by default. */
   readonly bodyLimit?: number
-  /** Served only while USERSIG_DEBUG_ENDPOINTS is on; otherwise 404 to everyone. */
-  readonly debugOnly?: boolean
 }
 
 /** One operation's route. `auth` must say what openapi.yaml's `security` says. */
@@ -68,9 +67,9 @@ export function createRoutes(deps: RouteDeps): RouteTable {
       handler: issueUserSigBatch(deps),
       bodyLimit: BATCH_BODY_LIMIT_BYTES,
     },
-    verifyUserSig: { auth: 'bearer', handler: verifyTicket(deps), debugOnly: true },
+    verifyUserSig: { auth: 'bearer', handler: verifyTicket(deps) },
     issuePrivateMapKey: { auth: 'bearer', handler: issuePrivateMapKey(deps) },
-    debugPage: { auth: 'none', handler: debugPage(), debugOnly: true },
+    debugPage: { auth: 'none', handler: debugPage() },
     liveness: { auth: 'none', handler: liveness },
     readiness: { auth: 'none', handler: readiness(deps) },
     metrics: { auth: 'none', handler: metrics(deps) },

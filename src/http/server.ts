@@ -56,7 +56,6 @@ export interface Mount {
 export interface FrontDoorRoute {
   readonly auth: 'bearer' | 'none'
   readonly bodyLimit?: number
-  readonly debugOnly?: boolean
   // Method syntax: a handler typed for one operation is one of these.
   handler(request: { config: Config; requestId: string; caller: never; body: never }): unknown
 }
@@ -86,7 +85,6 @@ export interface FrontDoorDeps {
 interface Served extends OperationContract {
   readonly route: FrontDoorRoute
   readonly bodyLimit: number
-  readonly debugOnly: boolean
 }
 
 /** What the front door knows about one request as it goes. */
@@ -365,7 +363,6 @@ function compileRoutes(
       ...op,
       route,
       bodyLimit: route.bodyLimit ?? BODY_LIMIT_BYTES,
-      debugOnly: route.debugOnly ?? false,
     }
     const path = op.path.toLowerCase()
     byPath.set(path, (byPath.get(path) ?? new Map()).set(op.method, served))

@@ -24,7 +24,12 @@ export function createStaticTrees(): Mount[] {
     docs ??= import('swagger-ui-express').then(({ default: swaggerUi }) =>
       Router().use(
         swaggerUi.serve,
-        swaggerUi.setup(undefined, { swaggerOptions: { url: '/openapi.yaml' } }),
+        swaggerUi.setup(undefined, {
+          customSiteTitle: 'usersig-service API',
+          // The page's own origin: openapi.yaml's server is `/`, so "Try it out" calls whatever
+          // host and port served the page.
+          swaggerOptions: { url: '/openapi.yaml' },
+        }),
       ),
     )
     docs.then((served) => served(req, res, next), next)

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { connect } from 'node:net'
 import request from 'supertest'
+import { parse } from 'yaml'
 import { signUserSig } from '../../src/usersig/index.js'
 import {
   ALL_SECRETS,
@@ -165,6 +166,35 @@ describe('the contract and its docs', () => {
     expect(res.text).toBe(readFileSync(new URL('../../openapi.yaml', import.meta.url), 'utf8'))
   })
 
+  test('with the debug endpoints off, GET /openapi.yaml leaves out the x-debug-only operations', async () => {
+    const res = await request(buildApp({ env: { USERSIG_DEBUG_ENDPOINTS: 'false' } }).app).get(
+      '/openapi.yaml',
+    )
+
+    const served = parse(res.text) as { paths: Record<string, Record<string, unknown>> }
+    const shipped = parse(readFileSync(new URL('../../openapi.yaml', import.meta.url), 'utf8')) as {
+      paths: Record<string, Record<string, { 'x-debug-only'?: boolean }>>
+    }
+    const visible = Object.entries(shipped.paths)
+      .filter(([, ops]) => Object.values(ops).some((op) => op['x-debug-only'] !== true))
+      .map(([path]) => path)
+    expect(Object.keys(served.paths)).toEqual(visible)
+    expect(Object.keys(served.paths)).not.toContain('/usersig/verify')
+    expect(Object.keys(served.paths)).not.toContain('/debug')
+    expect(Object.keys(served.paths)).toContain('/usersig')
+    // the rest is untouched: the same components, the same servers
+    expect((served as unknown as { components: unknown }).components).toEqual(
+      (shipped as unknown as { components: unknown }).components,
+    )
+  })
+
+  test("openapi.yaml's server is the page's own origin, so /docs' Try it out works on any host", () => {
+    const shipped = parse(readFileSync(new URL('../../openapi.yaml', import.meta.url), 'utf8')) as {
+      servers: { url: string }[]
+    }
+    expect(shipped.servers.map((server) => server.url)).toEqual(['/'])
+  })
+
   test('GET /docs/ returns the Swagger UI page, loading the contract from /openapi.yaml', async () => {
     const { app } = buildApp()
     const res = await request(app).get('/docs/')
@@ -172,6 +202,7 @@ describe('the contract and its docs', () => {
     expect(res.status).toBe(200)
     expect(res.headers['content-type']).toBe('text/html; charset=utf-8')
     expect(res.text).toContain('<div id="swagger-ui"></div>')
+    expect(res.text).toContain('<title>usersig-service API</title>')
     // No inline script: helmet's CSP (script-src 'self') would block it.
     expect(res.text).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/)
     const init = await request(app).get('/docs/swagger-ui-init.js')
