@@ -14,8 +14,8 @@ export interface Metrics {
 }
 
 /**
- * Creates the metrics. The key info and generation gauges follow the live configuration (ids and
- * fingerprints, never secrets); `reloads` counts reload attempts by outcome.
+ * Creates the metrics. The key info and generation gauges follow the live configuration (key ids,
+ * never secrets or hashes of them); `reloads` counts reload attempts by outcome.
  */
 export function createMetrics(live: LiveConfig, { defaults = true } = {}): Metrics {
   const registry = new Registry()
@@ -23,7 +23,7 @@ export function createMetrics(live: LiveConfig, { defaults = true } = {}): Metri
   const keyInfo = new Gauge({
     name: 'usersig_key_info',
     help: 'Keys in use per SDKAppID (1 each); primary="true" marks the signing key.',
-    labelNames: ['sdkappid', 'key_id', 'fingerprint', 'primary'],
+    labelNames: ['sdkappid', 'key_id', 'primary'],
     registers: [registry],
     aggregator: 'max', // under node:cluster: 1, not the number of workers
   })
@@ -41,7 +41,6 @@ export function createMetrics(live: LiveConfig, { defaults = true } = {}): Metri
           {
             sdkappid: String(app.sdkAppId),
             key_id: key.id,
-            fingerprint: key.fingerprint,
             primary: String(index === 0),
           },
           1,

@@ -3,6 +3,11 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import type { AppConfig, ClientConfig, Config, JwtConfig, Scope } from '../config.js'
 import { ServiceError } from '../errors.js'
 import type { Logger } from '../logger.js'
+import {
+  AuthenticationFailed,
+  createAuthFailureLog,
+  type AuthFailureReason,
+} from './auth-failures.js'
 import { createJwksKeySets } from './jwks.js'
 import { createJwtVerifier } from './jwt.js'
 
@@ -11,8 +16,11 @@ export interface Caller {
   readonly id: string
   readonly apps: ReadonlySet<number>
   readonly scopes: ReadonlySet<Scope>
-  readonly via: 'token' | 'jwt'
-  /** Requests per minute, or null for the configured default. */
+  /** A static client's token, or a JWT: a JWT subject is never the static client of that name. */
+  readonly via: 'static' | 'jwt'
+  /** The JWT's issuer (`iss`); null for a static client. */
+  readonly issuer: string | null
+  /** Tickets per minute, or null for the configured default. */
   readonly rateLimitPerMinute: number | null
 }
 
@@ -27,8 +35,13 @@ export type Authenticator = (
 ) => Caller | Promise<Caller>
 
 export interface AuthenticatorOptions {
-  /** Where a failing identity provider is reported (once per JWKS fetch); without one, nowhere. */
+  /**
+   * Where failed authentications (aggregated) and a failing identity provider (once per JWKS
+   * fetch) are reported; without one, nowhere.
+   */
   readonly logger?: Logger
+  /** The window over which failed authentications of one reason make one log line (ms). */
+  readonly failureWindowMs?: number
   /** Milliseconds since the epoch, for JWT expiry and the JWKS's age; tests move it. */
   readonly now?: () => number
 }
@@ -44,19 +57,28 @@ export function createAuthenticator(options: AuthenticatorOptions = {}): Authent
   const now = options.now ?? Date.now
   const keySetFor = createJwksKeySets({ logger: options.logger, now })
   const verifiers = new WeakMap<JwtConfig, (token: string) => Promise<Caller>>()
+  const noteFailure = createAuthFailureLog(options.logger, options.failureWindowMs)
+  const refuse = (reason: AuthFailureReason): never => {
+    noteFailure(reason)
+    throw new AuthenticationFailed(reason)
+  }
+  const noted = (error: unknown): never => {
+    if (error instanceof AuthenticationFailed) noteFailure(error.reason)
+    throw error
+  }
   return function authenticate(config, authorization) {
     const token = BEARER.exec(authorization ?? '')?.[1]
-    if (token === undefined) throw new ServiceError('unauthorized')
+    if (token === undefined) return refuse('no_token')
     // Static tokens first: a hash compare is cheap, and a static token may look like a JWT.
     const caller = staticCaller(config.clients, token)
     if (caller !== undefined) return caller
-    if (config.jwt === null || !JWT_SHAPE.test(token)) throw new ServiceError('unauthorized')
+    if (config.jwt === null || !JWT_SHAPE.test(token)) return refuse('unknown_token')
     let verify = verifiers.get(config.jwt)
     if (verify === undefined) {
       verify = createJwtVerifier(config.jwt, { keySetFor, now })
       verifiers.set(config.jwt, verify)
     }
-    return verify(token)
+    return verify(token).catch(noted)
   }
 }
 
@@ -76,7 +98,8 @@ function staticCaller(clients: readonly ClientConfig[], token: string): Caller |
         id: found.id,
         apps: found.apps,
         scopes: found.scopes,
-        via: 'token',
+        via: 'static',
+        issuer: null,
         rateLimitPerMinute: found.rateLimitPerMinute,
       }
 }

@@ -3,23 +3,25 @@
 import { errors, jwtVerify, type JWTPayload } from 'jose'
 import { SCOPES, type JwtConfig, type Scope } from '../config.js'
 import { ServiceError } from '../errors.js'
+import { AuthenticationFailed, type AuthFailureReason } from './auth-failures.js'
 import type { Caller } from './authenticate.js'
 import { JwksUnavailable, type JwksKeySet } from './jwks.js'
 
 const SUBJECT = /^[A-Za-z0-9._:@-]{1,128}$/
 
-// jose failures that mean "this token is not acceptable" (an unknown kid included: see jwks.ts).
-const TOKEN_FAILURES = new Set([
-  'ERR_JWT_EXPIRED',
-  'ERR_JWT_CLAIM_VALIDATION_FAILED',
-  'ERR_JWT_INVALID',
-  'ERR_JWS_INVALID',
-  'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
-  'ERR_JOSE_ALG_NOT_ALLOWED',
-  'ERR_JOSE_NOT_SUPPORTED',
-  'ERR_JWKS_NO_MATCHING_KEY',
-  'ERR_JWKS_MULTIPLE_MATCHING_KEYS',
-  'ERR_JWK_INVALID',
+// jose failures that mean "this token is not acceptable" (an unknown kid included: see jwks.ts),
+// by the reason the log gives.
+const TOKEN_FAILURES = new Map<string, AuthFailureReason>([
+  ['ERR_JWT_EXPIRED', 'jwt_expired'],
+  ['ERR_JWT_CLAIM_VALIDATION_FAILED', 'jwt_claim_invalid'],
+  ['ERR_JWT_INVALID', 'jwt_malformed'],
+  ['ERR_JWS_INVALID', 'jwt_malformed'],
+  ['ERR_JWS_SIGNATURE_VERIFICATION_FAILED', 'jwt_signature_invalid'],
+  ['ERR_JOSE_ALG_NOT_ALLOWED', 'jwt_malformed'],
+  ['ERR_JOSE_NOT_SUPPORTED', 'jwt_malformed'],
+  ['ERR_JWKS_NO_MATCHING_KEY', 'jwt_unknown_key'],
+  ['ERR_JWKS_MULTIPLE_MATCHING_KEYS', 'jwt_unknown_key'],
+  ['ERR_JWK_INVALID', 'jwt_unknown_key'],
 ])
 
 /**
@@ -57,9 +59,8 @@ export function createJwtVerifier(
         // The key set has already logged why, once per fetch; this is every request meanwhile.
         throw new ServiceError('auth_unavailable', undefined, { cause: error, logged: true })
       }
-      if (error instanceof errors.JOSEError && TOKEN_FAILURES.has(error.code)) {
-        throw new ServiceError('unauthorized', undefined, { cause: error })
-      }
+      const reason = error instanceof errors.JOSEError ? TOKEN_FAILURES.get(error.code) : undefined
+      if (reason !== undefined) throw new AuthenticationFailed(reason, error)
       // A published key jose cannot use (a private key, a malformed JWK): the IdP's fault.
       throw new ServiceError('auth_unavailable', undefined, { cause: error })
     }
@@ -69,7 +70,8 @@ export function createJwtVerifier(
 
 function callerFromClaims(payload: JWTPayload): Caller {
   const { sub, scope, sdkappids } = payload as JWTPayload & { scope?: unknown; sdkappids?: unknown }
-  if (typeof sub !== 'string' || !SUBJECT.test(sub)) throw new ServiceError('unauthorized')
+  if (typeof sub !== 'string' || !SUBJECT.test(sub))
+    throw new AuthenticationFailed('jwt_subject_invalid')
   // Unknown scopes are ignored (an IdP token often carries others); missing ones mean 403 later.
   const scopes = new Set<Scope>(
     typeof scope === 'string'
@@ -81,5 +83,13 @@ function callerFromClaims(payload: JWTPayload): Caller {
       ? sdkappids.filter((id): id is number => Number.isSafeInteger(id) && id > 0)
       : [],
   )
-  return { id: sub, apps, scopes, via: 'jwt', rateLimitPerMinute: null }
+  // jwtVerify has checked `iss` against the configured issuer.
+  return {
+    id: sub,
+    apps,
+    scopes,
+    via: 'jwt',
+    issuer: payload.iss as string,
+    rateLimitPerMinute: null,
+  }
 }

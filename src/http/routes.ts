@@ -24,7 +24,10 @@ export const BATCH_BODY_LIMIT_BYTES = 64 * 1024
 export interface HandlerRequest<O extends OperationId, C extends Caller | null> {
   /** The configuration the request started with, even if a reload lands meanwhile. */
   readonly config: Config
+  /** The service's id for this request (X-Request-Id of the answer). */
   readonly requestId: string
+  /** The caller's own X-Request-Id, if it sent a sane one: logged beside ours, never used as ours. */
+  readonly clientRequestId: string | null
   /** The authenticated caller (null on public operations). */
   readonly caller: C
   /** The JSON body, already checked against openapi.yaml. */
@@ -36,13 +39,15 @@ export type Handler<O extends OperationId, C extends Caller | null> = (
   request: HandlerRequest<O, C>,
 ) => Answer<O> | Promise<Answer<O>>
 
-interface RouteOptions {
+interface RouteOptions<O extends OperationId> {
   /** The largest body read (bytes); BODY_LIMIT_BYTES by default. */
   readonly bodyLimit?: number
+  /** What the request counts against the caller's rate limit (1 by default): its tickets. */
+  readonly cost?: (body: RequestBody<O>) => number
 }
 
 /** One operation's route. `auth` must say what openapi.yaml's `security` says. */
-export type Route<O extends OperationId> = RouteOptions &
+export type Route<O extends OperationId> = RouteOptions<O> &
   (
     | { readonly auth: 'bearer'; readonly handler: Handler<O, Caller> }
     | { readonly auth: 'none'; readonly handler: Handler<O, null> }
@@ -66,6 +71,7 @@ export function createRoutes(deps: RouteDeps): RouteTable {
       auth: 'bearer',
       handler: issueUserSigBatch(deps),
       bodyLimit: BATCH_BODY_LIMIT_BYTES,
+      cost: (body) => body.userIds.length,
     },
     verifyUserSig: { auth: 'bearer', handler: verifyTicket(deps) },
     issuePrivateMapKey: { auth: 'bearer', handler: issuePrivateMapKey(deps) },

@@ -33,7 +33,7 @@ import {
 import type { Lifecycle } from './operations.js'
 import { renderProblem, toServiceError, type ProblemResponse } from './problem.js'
 import type { RateLimiter } from './rate-limit.js'
-import { BODY_LIMIT_BYTES } from './routes.js'
+import { BODY_LIMIT_BYTES, type HandlerRequest } from './routes.js'
 import { API_HEADERS, pageHeaders } from './security-headers.js'
 
 /** A tree of static files below a path (e.g. `/docs`), served behind the front door. */
@@ -56,8 +56,9 @@ export interface Mount {
 export interface FrontDoorRoute {
   readonly auth: 'bearer' | 'none'
   readonly bodyLimit?: number
+  cost?(body: never): number
   // Method syntax: a handler typed for one operation is one of these.
-  handler(request: { config: Config; requestId: string; caller: never; body: never }): unknown
+  handler(request: HandlerRequest<never, never>): unknown
 }
 
 /** A handler's answer: JSON, or text of a given content type. */
@@ -92,7 +93,10 @@ interface Exchange {
   readonly req: IncomingMessage
   readonly res: ServerResponse
   readonly config: Config
+  /** Always the service's own: it names the request in the answer, the audit and the access log. */
   readonly requestId: string
+  /** The caller's `X-Request-Id` when it is a sane token, logged beside ours; never trusted. */
+  readonly clientRequestId: string | null
   readonly started: number
   /** The route template for metrics and logs: the operation's path, a tree's, or "unmatched". */
   route: string
@@ -159,7 +163,8 @@ export function createFrontDoor(deps: FrontDoorDeps): FrontDoor {
     let caller: Caller | null = null
     if (guarded) {
       caller = await deps.authenticate(config, req.headers.authorization)
-      x.rateLimitHeaders = await deps.rateLimit(caller, config)
+      // Every authenticated request costs at least one (a flood of refused requests is limited too).
+      x.rateLimitHeaders = await deps.rateLimit.take(caller, config, 1)
     }
     if (!present) throw new ServiceError('not_found')
     if (served === undefined) {
@@ -178,9 +183,16 @@ export function createFrontDoor(deps: FrontDoorDeps): FrontDoor {
       const errors = served.checkBody(body)
       if (errors !== null) throw new ServiceError('invalid_request', CONTRACT_MISMATCH, { errors })
     }
+    const cost = served.route.cost?.(body as never) ?? 1
+    if (cost > 1 && caller !== null) {
+      // A batch counts its tickets, and is refused whole (the one taken above given back) if they
+      // do not all fit.
+      x.rateLimitHeaders = await deps.rateLimit.take(caller, config, cost - 1, 1)
+    }
     const answer = (await served.route.handler({
       config,
       requestId: x.requestId,
+      clientRequestId: x.clientRequestId,
       caller: caller as never,
       body: body as never,
     })) as Answer
@@ -279,9 +291,14 @@ export function createFrontDoor(deps: FrontDoorDeps): FrontDoor {
     const seconds = (performance.now() - x.started) / 1000
     metrics.requests.inc({ method, route: x.route, status: String(status) })
     metrics.duration.observe({ method, route: x.route }, seconds)
+    if (logger.isLevelEnabled('debug')) accessLog(x, method, status, seconds)
+  }
+
+  function accessLog(x: Exchange, method: string, status: number, seconds: number): void {
     logger.debug(
       {
         requestId: x.requestId,
+        ...(x.clientRequestId === null ? {} : { clientRequestId: x.clientRequestId }),
         method,
         route: x.route,
         status,
@@ -297,7 +314,8 @@ export function createFrontDoor(deps: FrontDoorDeps): FrontDoor {
       res,
       // One configuration for the whole request, even if a reload lands meanwhile.
       config: live.current,
-      requestId: requestIdOf(req.headers['x-request-id']),
+      requestId: randomUUID(),
+      clientRequestId: clientRequestIdOf(req.headers['x-request-id']),
       started: performance.now(),
       route: 'unmatched',
       served: undefined,
@@ -439,9 +457,9 @@ function endsConnection(req: IncomingMessage): boolean {
   return declaresBody(req) && !req.complete
 }
 
-/** The caller's `X-Request-Id` when it is a sane token, else a fresh UUID. */
-function requestIdOf(incoming: string | string[] | undefined): string {
-  return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID()
+/** The caller's `X-Request-Id` when it is a sane token, else null. */
+function clientRequestIdOf(incoming: string | string[] | undefined): string | null {
+  return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : null
 }
 
 function mediaType(contentType: string): string {

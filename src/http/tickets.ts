@@ -63,6 +63,24 @@ function checkUserIdOf(app: AppConfig, userId: string): void {
 }
 
 /**
+ * Who asked, as every audit line says it: the service's own request id (the caller's, if any,
+ * beside it), the caller, how it authenticated and, for a JWT, its issuer. A JWT whose subject is
+ * a static client's id can never pass for that client here.
+ */
+export function auditedCaller(
+  request: Pick<HandlerRequest<never, Caller>, 'requestId' | 'clientRequestId' | 'caller'>,
+): Record<string, unknown> {
+  const { caller } = request
+  return {
+    requestId: request.requestId,
+    ...(request.clientRequestId === null ? {} : { clientRequestId: request.clientRequestId }),
+    client: caller.id,
+    via: caller.via,
+    ...(caller.issuer === null ? {} : { issuer: caller.issuer }),
+  }
+}
+
+/**
  * Counts and audits issued tickets (never the tickets themselves) and returns the response
  * fields every issuance shares.
  */
@@ -79,8 +97,7 @@ function recordIssue(
   deps.logger.info(
     {
       audit: `${kind}.issued`,
-      requestId: request.requestId,
-      client: request.caller.id,
+      ...auditedCaller(request),
       sdkAppId: app.sdkAppId,
       ...audit,
       expire,

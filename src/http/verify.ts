@@ -2,10 +2,11 @@
 import { HINTS, verifyUserSig } from '../usersig/index.js'
 import { authorizedApp, type Caller } from './authenticate.js'
 import type { Handler } from './routes.js'
-import type { TicketDeps } from './tickets.js'
+import { auditedCaller, type TicketDeps } from './tickets.js'
 
 export function verifyTicket(deps: TicketDeps): Handler<'verifyUserSig', Caller> {
-  return function verifyTicketHandler({ body, config, caller, requestId }) {
+  return function verifyTicketHandler(request) {
+    const { body, config, caller } = request
     const app = authorizedApp(caller, 'usersig:verify', body.sdkAppId, config)
     const verdict = verifyUserSig(body.userSig, app.keys, {
       sdkAppId: body.sdkAppId,
@@ -17,8 +18,8 @@ export function verifyTicket(deps: TicketDeps): Handler<'verifyUserSig', Caller>
     deps.metrics.verified.inc({ sdkappid: String(app.sdkAppId), outcome: verdict.code ?? 'valid' })
     deps.logger.info(
       {
-        requestId,
-        client: caller.id,
+        audit: 'ticket.verified',
+        ...auditedCaller(request),
         sdkAppId: app.sdkAppId,
         valid: verdict.valid,
         code: verdict.code,

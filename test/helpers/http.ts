@@ -175,6 +175,21 @@ export function expectProblem(
   expect(res.headers['x-request-id']).toEqual(expect.any(String))
 }
 
+/**
+ * A response as two probes compare it: status, media type, length and body, without the
+ * request id (the service draws a fresh one for every request).
+ */
+export function sansRequestId(res: request.Response): Record<string, unknown> {
+  const { requestId, ...body } = res.body as { requestId?: unknown }
+  expect(requestId).toBe(res.headers['x-request-id'])
+  return {
+    status: res.status,
+    type: res.headers['content-type'],
+    length: Number(res.headers['content-length']) - String(requestId).length,
+    body,
+  }
+}
+
 /** The 400 body a request outside openapi.yaml gets, naming each field. */
 export function expectInvalidRequest(res: request.Response, fields: readonly string[]): void {
   expectProblem(res, 400, 'invalid_request', {

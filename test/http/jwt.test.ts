@@ -52,6 +52,36 @@ describe('JWT callers with a JWKS', () => {
     })
   })
 
+  test('a JWT whose subject is a static client id never audits as that client', async () => {
+    const jwt = await token(
+      current.privateKey,
+      { alg: 'RS256', kid: 'k1' },
+      { sub: 'chat-backend' },
+    )
+    const viaJwt = await issue(app.app, jwt).set('X-Request-Id', 'trace-jwt')
+    const viaStatic = await issue(app.app, TOKENS.chat).set('X-Request-Id', 'trace-static')
+    const audits = app.logs().filter((line) => line.audit === 'usersig.issued')
+
+    expect(audits).toEqual([
+      expect.objectContaining({
+        requestId: viaJwt.headers['x-request-id'],
+        clientRequestId: 'trace-jwt',
+        client: 'chat-backend',
+        via: 'jwt',
+        issuer: ISSUER,
+      }),
+      expect.objectContaining({
+        requestId: viaStatic.headers['x-request-id'],
+        clientRequestId: 'trace-static',
+        client: 'chat-backend',
+        via: 'static',
+      }),
+    ])
+    expect(audits[1]).not.toHaveProperty('issuer')
+    // the ids are the service's own, never the caller's
+    expect(viaJwt.headers['x-request-id']).not.toBe('trace-jwt')
+  })
+
   test('static tokens keep working beside JWTs', async () => {
     expect((await issue(app.app, TOKENS.chat)).status).toBe(200)
   })

@@ -135,11 +135,13 @@ describe('GET /metrics', () => {
     )
     expect(lines.filter((line) => line.startsWith('usersig_key_info{')).sort()).toEqual(
       [
-        `usersig_key_info{sdkappid="${APP_A}",key_id="2026-11",fingerprint="${fingerprint(SECRETS.aNew)}",primary="true"} 1`,
-        `usersig_key_info{sdkappid="${APP_A}",key_id="2026-05",fingerprint="${fingerprint(SECRETS.aOld)}",primary="false"} 1`,
-        `usersig_key_info{sdkappid="${APP_B}",key_id="b-1",fingerprint="${fingerprint(SECRETS.b)}",primary="true"} 1`,
+        `usersig_key_info{sdkappid="${APP_A}",key_id="2026-11",primary="true"} 1`,
+        `usersig_key_info{sdkappid="${APP_A}",key_id="2026-05",primary="false"} 1`,
+        `usersig_key_info{sdkappid="${APP_B}",key_id="b-1",primary="true"} 1`,
       ].sort(),
     )
+    // Key ids are enough: no fingerprint (an unsalted hash prefix of a secret) in any label.
+    for (const secret of Object.values(SECRETS)) expect(res.text).not.toContain(fingerprint(secret))
     for (const leak of [
       'alice-metrics',
       issued.body.userSig,
@@ -298,14 +300,24 @@ describe('X-Request-Id', () => {
   const { app } = buildApp()
 
   test.each(['abc-123', 'trace.id:42_x', 'A'.repeat(64)])(
-    'a valid id (%s) is echoed, and used in problem bodies',
+    "a caller's id (%s) is never ours: logged beside our own as clientRequestId",
     async (id) => {
-      const ok = await request(app).get('/healthz').set('X-Request-Id', id)
-      const problem = await request(app).get('/nope').set('X-Request-Id', id)
+      const built = buildApp({ logLevel: 'debug' })
+      const ok = await request(built.app).get('/healthz').set('X-Request-Id', id)
+      const problem = await request(built.app).get('/nope').set('X-Request-Id', id)
 
-      expect(ok.headers['x-request-id']).toBe(id)
-      expect(problem.headers['x-request-id']).toBe(id)
-      expect(problem.body.requestId).toBe(id)
+      for (const res of [ok, problem]) {
+        expect(res.headers['x-request-id']).toMatch(UUID)
+        expect(built.logs()).toContainEqual(
+          expect.objectContaining({
+            msg: 'request',
+            requestId: res.headers['x-request-id'],
+            clientRequestId: id,
+          }),
+        )
+      }
+      expect(problem.body.requestId).toBe(problem.headers['x-request-id'])
+      expect(ok.headers['x-request-id']).not.toBe(problem.headers['x-request-id'])
     },
   )
 
