@@ -1,5 +1,5 @@
 // Caller authentication (static bearer tokens or JWTs) and authorisation (scopes and SDKAppIDs).
-import { createHash, timingSafeEqual } from 'node:crypto'
+import { hash, timingSafeEqual } from 'node:crypto'
 import type { AppConfig, ClientConfig, Config, JwtConfig, Scope } from '../config.js'
 import { ServiceError } from '../errors.js'
 import type { Logger } from '../logger.js'
@@ -87,21 +87,31 @@ export function createAuthenticator(options: AuthenticatorOptions = {}): Authent
  * without stopping at a match, so neither the token nor which client matched shows in the timing.
  */
 function staticCaller(clients: readonly ClientConfig[], token: string): Caller | undefined {
-  const presented = createHash('sha256').update(token, 'utf8').digest()
+  const presented = hash('sha256', token, 'buffer')
   let found: ClientConfig | undefined
   for (const client of clients) {
     if (timingSafeEqual(presented, client.tokenSha256) && found === undefined) found = client
   }
-  return found === undefined
-    ? undefined
-    : {
-        id: found.id,
-        apps: found.apps,
-        scopes: found.scopes,
-        via: 'static',
-        issuer: null,
-        rateLimitPerMinute: found.rateLimitPerMinute,
-      }
+  return found === undefined ? undefined : callerOf(found)
+}
+
+// One Caller per configured client, made on its first request (a reload brings new clients).
+const staticCallers = new WeakMap<ClientConfig, Caller>()
+
+function callerOf(client: ClientConfig): Caller {
+  let caller = staticCallers.get(client)
+  if (caller === undefined) {
+    caller = Object.freeze({
+      id: client.id,
+      apps: client.apps,
+      scopes: client.scopes,
+      via: 'static',
+      issuer: null,
+      rateLimitPerMinute: client.rateLimitPerMinute,
+    })
+    staticCallers.set(client, caller)
+  }
+  return caller
 }
 
 /**
