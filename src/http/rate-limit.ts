@@ -3,7 +3,7 @@
 // headers are the IETF draft-8 `RateLimit` and `RateLimit-Policy` fields, as that library writes them.
 import { createHash } from 'node:crypto'
 import { MemoryStore, type Options } from 'express-rate-limit'
-import type { Config } from '../config.js'
+import type { Config } from '../config/index.js'
 import { ServiceError } from '../errors.js'
 import type { Caller } from './authenticate.js'
 
@@ -36,7 +36,7 @@ export function createRateLimiter(): RateLimiter {
     return pk
   }
   return async function countRequest(caller, config) {
-    const limit = caller.rateLimitPerMinute ?? config.rateLimitPerMinute
+    const limit = caller.rateLimitPerMinute ?? config.process.rateLimitPerMinute
     if (limit === 0) return {}
     const key = `${caller.via}:${caller.id}`
     const { totalHits, resetTime } = await store.increment(key)

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { parse } from 'yaml'
 import { createApp } from '../../src/app.js'
-import { CONFIG_VARIABLES, loadConfig } from '../../src/config.js'
+import { CONFIG_VARIABLES, loadConfig } from '../../src/config/index.js'
 import { ERRORS } from '../../src/errors.js'
 import { createLogger } from '../../src/logger.js'
 import { PRIVILEGES, TICKET_ERRORS } from '../../src/usersig/index.js'
