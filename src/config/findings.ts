@@ -5,7 +5,8 @@
 export const WARNINGS = {
   debug_endpoints_on: 'set USERSIG_DEBUG_ENDPOINTS=false (or leave it unset) in production',
   plaintext_token: 'give the caller\'s "tokenSha256" instead of its "token"',
-  secret_file_permissions: 'chmod 600 (or 0440 for the service\'s group); no folder writable by others',
+  secret_file_permissions:
+    "chmod 600 (or 0440 for the service's group); no folder writable by others",
   long_expiry: 'set defaultExpire and maxExpire to 180 days (15552000) or less',
   weak_secret: 'use the key from the console (or 32 random bytes); refused in production',
   jwt_secret_is_app_key: 'give JWT callers a secret of their own; refused in production',
@@ -60,8 +61,10 @@ export class Findings {
  * least 32 characters, so a value pasted in the wrong place is never echoed.
  */
 export function shown(value: unknown): string {
-  if (typeof value === 'string' && value.length >= 32) return `a string of ${value.length} characters`
-  if (typeof value === 'object' && value !== null) return Array.isArray(value) ? 'a list' : 'an object'
+  if (typeof value === 'string' && value.length >= 32)
+    return `a string of ${value.length} characters`
+  if (typeof value === 'object' && value !== null)
+    return Array.isArray(value) ? 'a list' : 'an object'
   return JSON.stringify(value) ?? String(value)
 }
 

@@ -44,7 +44,8 @@ export function parseDocument(source: Source, findings: Findings): unknown {
       onObjectEnd: () => void seen.pop(),
       onObjectProperty(name, _offset, _length, line, column) {
         const keys = seen.at(-1)
-        if (keys?.has(name)) duplicates.push(`${at(line, column)}: ${shown(name)} is given twice in one object`)
+        if (keys?.has(name))
+          duplicates.push(`${at(line, column)}: ${shown(name)} is given twice in one object`)
         keys?.add(name)
       },
     },

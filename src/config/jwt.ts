@@ -120,9 +120,15 @@ export function readJwtConfig(
   // Read even when the settings are wrong, so that a file problem is reported with theirs.
   const source = readSource(env, 'USERSIG_JWT_SECRET', readFile, findings)
   if (settings === null || source === null) return null
-  if (settings.jwksUrl !== null) return { config: { ...settings, secret: null }, secretVariable: null }
+  if (settings.jwksUrl !== null)
+    return { config: { ...settings, secret: null }, secretVariable: null }
   // A file usually ends with a newline the secret does not have.
-  const text = source === undefined ? '' : source.path === null ? source.text : source.text.replace(/\r?\n$/, '')
+  const text =
+    source === undefined
+      ? ''
+      : source.path === null
+        ? source.text
+        : source.text.replace(/\r?\n$/, '')
   const variable = source?.variable ?? 'USERSIG_JWT_SECRET'
   if (Buffer.byteLength(text, 'utf8') < MIN_JWT_SECRET_BYTES) {
     findings.problem(`${variable}: must be at least ${MIN_JWT_SECRET_BYTES} bytes`)

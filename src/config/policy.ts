@@ -48,7 +48,9 @@ export function loadPolicy(env: Env, jwt: JwtSettings | null, readFile: ReadFile
   let apps: ReadonlyMap<number, AppConfig> = new Map()
   let declared: ReadonlySet<number> | null = null
   if (appsSource === undefined)
-    findings.problem('USERSIG_APPS: not set (nor USERSIG_APPS_FILE); configure at least one SDKAppID')
+    findings.problem(
+      'USERSIG_APPS: not set (nor USERSIG_APPS_FILE); configure at least one SDKAppID',
+    )
   else if (appsSource !== null) ({ apps, declared } = readApps(appsSource, findings))
   let clients: readonly ClientConfig[] = []
   // JWT callers may stand in for static ones.

@@ -23,11 +23,17 @@ ajv.addFormat('sdkappid', (key: string) => /^[1-9][0-9]*$/.test(key) && Number(k
 /** `usersigSecret: true`: the codec's rule, in its words, so the CLI refuses exactly what the service does. */
 function usersigSecret(_schema: boolean, data: unknown): boolean {
   const problem = checkSecret(data)
-  usersigSecret.errors = problem === null ? [] : [{ keyword: 'usersigSecret', message: problem, params: {} }]
+  usersigSecret.errors =
+    problem === null ? [] : [{ keyword: 'usersigSecret', message: problem, params: {} }]
   return problem === null
 }
 usersigSecret.errors = [] as Partial<ErrorObject>[]
-ajv.addKeyword({ keyword: 'usersigSecret', schemaType: 'boolean', validate: usersigSecret, errors: true })
+ajv.addKeyword({
+  keyword: 'usersigSecret',
+  schemaType: 'boolean',
+  validate: usersigSecret,
+  errors: true,
+})
 
 /** Compiles a document schema once. */
 export function compileDocument(schema: object): ValidateFunction {
@@ -48,7 +54,8 @@ export function checkDocument(validate: ValidateFunction, document: unknown): Do
 }
 
 function messageOf(error: ErrorObject, path: readonly string[]): string {
-  const schema = error.parentSchema as { message?: Message; properties?: Record<string, { message?: Message }> } | undefined
+  const schema = error.parentSchema as
+    { message?: Message; properties?: Record<string, { message?: Message }> } | undefined
   if (error.keyword === 'required') {
     // A missing member fails as its own schema would: "keys must be a list of ...".
     const missing = (error.params as { missingProperty: string }).missingProperty
