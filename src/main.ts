@@ -23,7 +23,6 @@ import {
   logWarnings,
   readRecorded,
   watchConfigFiles,
-  type Reloader,
 } from './reload.js'
 
 /** Server timeouts (ms): slow clients that trickle headers or a body are cut off. */
@@ -45,8 +44,8 @@ function start(): void {
   const env = process.env
   // The watchers start before the first read, and the reloader's baseline is that very read: a
   // change made at any moment after it is seen, and one made before it is in it.
-  let reloader: Reloader | undefined
-  const { watchers, unwatched } = watchConfigFiles(env, () => reloader?.reload('file changed'))
+  let onFileChange = (): void => undefined
+  const { watchers, unwatched } = watchConfigFiles(env, () => onFileChange())
   let first: { value: Config; digest: string }
   try {
     first = readRecorded(readConfigFile, (read) => loadConfig(env, read))
@@ -98,7 +97,7 @@ function start(): void {
     logger,
     metrics,
   })
-  reloader = reload
+  onFileChange = () => reload.reload('file changed')
   process.on('SIGHUP', () => reload.reload('SIGHUP'))
   const server = createServer(
     { connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS },
