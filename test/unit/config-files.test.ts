@@ -106,6 +106,21 @@ describe('files named by *_FILE variables', () => {
     ])
   })
 
+  test('with JWT callers, an empty clients file is still refused, not read as "no static callers"', () => {
+    const path = file('clients.json', '')
+    expect(
+      problems({
+        USERSIG_APPS: JSON.stringify(apps),
+        USERSIG_CLIENTS_FILE: path,
+        USERSIG_JWT_ISSUER: 'i',
+        USERSIG_JWT_AUDIENCE: 'a',
+        USERSIG_JWKS_URL: 'https://idp.example.com/jwks',
+      }),
+    ).toEqual([
+      `USERSIG_CLIENTS_FILE: ${path} is empty; an empty file is never read as "nothing configured"`,
+    ])
+  })
+
   test('an empty JWT secret file is refused', () => {
     const path = file('jwt', '\n')
     expect(

@@ -251,14 +251,12 @@ describe('loadConfig', () => {
   })
 
   test('reports every problem at once, across variables', () => {
-    const found = problems(
-      {
-        PORT: 'eighty',
-        LOG_LEVEL: 'loud',
-        USERSIG_APPS: JSON.stringify({ '1400000000': { keys: [{ id: 'k', secret: 'short' }] } }),
-        USERSIG_CLIENTS_FILE: '/nonexistent/clients.json',
-      },
-    )
+    const found = problems({
+      PORT: 'eighty',
+      LOG_LEVEL: 'loud',
+      USERSIG_APPS: JSON.stringify({ '1400000000': { keys: [{ id: 'k', secret: 'short' }] } }),
+      USERSIG_CLIENTS_FILE: '/nonexistent/clients.json',
+    })
     expect(found).toHaveLength(4)
     expect(found.join('\n')).toMatch(/PORT: .*\n?/)
     expect(found).toContain(
