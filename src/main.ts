@@ -17,13 +17,7 @@ import { LiveConfig } from './live-config.js'
 import { createLogger, type Logger } from './logger.js'
 import { createMetrics } from './metrics.js'
 import { stopWithNpm } from './npm-parent.js'
-import {
-  appKeys,
-  createReloader,
-  logWarnings,
-  readRecorded,
-  watchConfigFiles,
-} from './reload.js'
+import { appKeys, createReloader, logWarnings, readRecorded, watchConfigFiles } from './reload.js'
 
 /** Server timeouts (ms): slow clients that trickle headers or a body are cut off. */
 export const SERVER_TIMEOUTS = {

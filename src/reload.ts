@@ -6,6 +6,7 @@ import { dirname } from 'node:path'
 import {
   ConfigError,
   SECRET_FILE_VARIABLES,
+  WARNINGS,
   type Config,
   type Env,
   type Policy,
@@ -94,7 +95,9 @@ export function createReloader(deps: {
 }
 
 /** Each app's signing key and every key id, for the log (ids only, never a secret). */
-export function appKeys(config: Config): { sdkAppId: number; primaryKeyId: string; keyIds: string[] }[] {
+export function appKeys(
+  config: Config,
+): { sdkAppId: number; primaryKeyId: string; keyIds: string[] }[] {
   return [...config.policy.apps.values()].map((app) => ({
     sdkAppId: app.sdkAppId,
     primaryKeyId: app.signingKey.id,
@@ -102,10 +105,10 @@ export function appKeys(config: Config): { sdkAppId: number; primaryKeyId: strin
   }))
 }
 
-/** One line per warning, with its stable code in `warning` (docs/operations.md says what to do). */
+/** One line per warning: its stable code in `warning`, and in `fix` what to do (docs/operations.md says more). */
 export function logWarnings(logger: Logger, config: Config): void {
   for (const { warning, message } of [...config.process.warnings, ...config.policy.warnings])
-    logger.warn({ warning }, message)
+    logger.warn({ warning, fix: WARNINGS[warning] }, message)
 }
 
 /**

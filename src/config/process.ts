@@ -73,7 +73,7 @@ export function loadProcessSettings(env: Env): ProcessSettings {
   if (production && vars.USERSIG_DEBUG_ENDPOINTS) {
     findings.warn(
       'debug_endpoints_on',
-      'USERSIG_DEBUG_ENDPOINTS: on in production: POST /usersig/verify and the /debug page are served to every caller with the usersig:verify scope and to anyone on the network',
+      'USERSIG_DEBUG_ENDPOINTS: on in production: POST /usersig/verify checks tickets for callers with the usersig:verify scope, and the /debug page is served to anyone who can reach the service',
     )
   }
   return Object.freeze({

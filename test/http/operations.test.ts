@@ -38,7 +38,7 @@ describe('GET /healthz and /readyz', () => {
     expect(res.body).toEqual({ status: 'ok' })
   })
 
-  test('ready: generation, counts, key ids and each app\'s signing key, but no SDKAppID', async () => {
+  test("ready: generation, counts, key ids and each app's signing key, but no SDKAppID", async () => {
     const res = await request(buildApp().app).get('/readyz')
 
     expect(res.status).toBe(200)

@@ -2,7 +2,7 @@
 // reloader's baseline are one read, so no change is ever taken for "unchanged"; every reload
 // reads again; an empty or invalid file is rejected whole and the policy in force stays.
 import { randomBytes } from 'node:crypto'
-import { ConfigError, loadConfig, loadPolicy } from '../../src/config/index.js'
+import { ConfigError, loadConfig, loadPolicy, WARNINGS } from '../../src/config/index.js'
 import { LiveConfig } from '../../src/live-config.js'
 import { createLogger } from '../../src/logger.js'
 import { createMetrics } from '../../src/metrics.js'
@@ -153,6 +153,7 @@ test('a successful reload logs the keys by id and the warnings again, with their
     expect.objectContaining({
       level: 40,
       warning: 'long_expiry',
+      fix: WARNINGS.long_expiry,
       msg: expect.stringMatching(
         /^USERSIG_APPS_FILE: app "1400000000": maxExpire is 365 days, over 180/,
       ),
