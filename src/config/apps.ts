@@ -22,7 +22,7 @@ export interface AppConfig {
 }
 
 /** Past this, production warns: what Tencent's console and the official libraries allow. */
-export const LONG_EXPIRE = 180 * 86_400
+const LONG_EXPIRE = 180 * 86_400
 
 const validate = compileDocument(APPS_SCHEMA)
 

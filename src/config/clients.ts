@@ -70,7 +70,8 @@ export function readClients(
       if (tokens.has(hex)) findings.problem(`${where}: the same token is given to another client`)
       tokens.add(hex)
     }
-    for (const app of own.some((p) => p.path[1] === 'apps') ? [] : raw.apps) {
+    const granted = own.some((p) => p.path[1] === 'apps' || p.path.length === 1) ? [] : raw.apps
+    for (const app of granted) {
       if (declared !== null && !declared.has(app))
         findings.problem(`${where}: apps lists ${app}, which is not a configured SDKAppID`)
     }

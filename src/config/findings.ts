@@ -69,7 +69,7 @@ export function shown(value: unknown): string {
 }
 
 /** Fewer distinct characters than this, and a secret is refused in production (`aaaa…`, `abab…`). */
-export const MIN_DISTINCT_CHARACTERS = 8
+const MIN_DISTINCT_CHARACTERS = 8
 
 /** Why `secret` is too easy to guess, or null: a random 64-hex console key has about 16 distinct characters. */
 export function weakSecret(secret: string): string | null {

@@ -9,23 +9,13 @@ import { PROCESS_VARIABLES, loadProcessSettings, type ProcessSettings } from './
 import { readConfigFile, type Env, type ReadFile } from './sources.js'
 
 export type { AppConfig } from './apps.js'
-export { LONG_EXPIRE } from './apps.js'
-export { MAX_EXPIRE_CEILING } from './apps-schema.js'
 export type { ClientConfig } from './clients.js'
-export { MIN_TOKEN_LENGTH } from './clients-schema.js'
 export { APP_DEFAULTS, SCOPES, type Scope } from './defaults.js'
-export type { DevDefault } from './development.js'
 export { SECRET_FILE_VARIABLES } from './file-access.js'
 export { ConfigError, WARNINGS, type ConfigWarning, type WarningCode } from './findings.js'
-export {
-  JWKS_ALGORITHMS,
-  MIN_JWT_SECRET_BYTES,
-  SECRET_ALGORITHMS,
-  type JwtConfig,
-  type JwtSettings,
-} from './jwt.js'
+export type { JwtConfig } from './jwt.js'
 export { loadPolicy, type Policy } from './policy.js'
-export { loadProcessSettings, type ProcessSettings } from './process.js'
+export type { ProcessSettings } from './process.js'
 export { MAX_FILE_BYTES, readConfigFile, type Env, type ReadFile } from './sources.js'
 
 /**

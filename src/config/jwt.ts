@@ -121,7 +121,7 @@ export function readJwtConfig(
   const source = readSource(env, 'USERSIG_JWT_SECRET', readFile, findings)
   if (settings === null || source === null) return null
   if (settings.jwksUrl !== null)
-    return { config: { ...settings, secret: null }, secretVariable: null }
+    return { config: Object.freeze({ ...settings, secret: null }), secretVariable: null }
   // A file usually ends with a newline the secret does not have.
   const text =
     source === undefined

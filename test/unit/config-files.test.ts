@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process'
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import fc from 'fast-check'
 import { ConfigError, loadConfig, MAX_FILE_BYTES } from '../../src/config/index.js'
 import { testIf } from '../helpers/skip.js'
 
@@ -297,5 +298,71 @@ describe('the apps folder layout of a Kubernetes Secret', () => {
       USERSIG_CLIENTS: JSON.stringify(clients),
     })
     expect(config.policy.apps.get(APP)?.signingKey.id).toBe('k1')
+  })
+})
+
+describe('any document at all: a ConfigError or a configuration, never a crash', () => {
+  // Shapes near the real ones, with any JSON where a field goes, reach the rules across fields.
+  const anything = fc.jsonValue({ maxDepth: 3 })
+  const key = fc.record(
+    {
+      id: fc.oneof(fc.constantFrom('k1', 'k2'), anything),
+      secret: fc.oneof(fc.constant(secretA), anything),
+    },
+    { requiredKeys: [] },
+  )
+  const appsDocument = fc.oneof(
+    anything,
+    fc.dictionary(
+      fc.oneof(fc.constant(String(APP)), fc.string({ maxLength: 12 })),
+      fc.oneof(
+        anything,
+        fc.record(
+          {
+            keys: fc.oneof(fc.array(key, { maxLength: 3 }), anything),
+            defaultExpire: anything,
+            minExpire: anything,
+            maxExpire: anything,
+            userIdPolicy: anything,
+          },
+          { requiredKeys: [] },
+        ),
+      ),
+      { maxKeys: 3 },
+    ),
+  )
+  const client = fc.record(
+    {
+      id: fc.oneof(fc.constantFrom('a', 'b'), anything),
+      token: fc.oneof(fc.constant(token), anything),
+      tokenSha256: fc.oneof(fc.constant('ab'.repeat(32)), anything),
+      apps: fc.oneof(fc.constant([APP]), anything),
+      scopes: fc.oneof(fc.constant(['usersig:issue']), anything),
+      rateLimitPerMinute: anything,
+    },
+    { requiredKeys: [] },
+  )
+  const clientsDocument = fc.oneof(anything, fc.array(fc.oneof(client, anything), { maxLength: 3 }))
+
+  test('fast-check: apps and clients of any shape', () => {
+    fc.assert(
+      fc.property(appsDocument, clientsDocument, fc.boolean(), (apps, clients, production) => {
+        try {
+          loadConfig({
+            NODE_ENV: production ? 'production' : 'test',
+            USERSIG_APPS: JSON.stringify(apps) ?? 'null',
+            USERSIG_CLIENTS: JSON.stringify(clients) ?? 'null',
+          })
+        } catch (error) {
+          if (!(error instanceof ConfigError)) throw error
+          for (const problem of error.problems) {
+            expect(problem).toMatch(/^USERSIG_(APPS|CLIENTS): /)
+            expect(problem).not.toContain(secretA)
+            expect(problem).not.toContain(token)
+          }
+        }
+      }),
+      { numRuns: 500 },
+    )
   })
 })
