@@ -1,5 +1,6 @@
 // The apps document (USERSIG_APPS): SDKAppID -> keys and limits. A JSON Schema (2020-12) whose
-// nodes carry their messages (schema.ts); the rules across fields are in apps.ts.
+// nodes carry their messages (schema.ts); the rules across fields are in apps.ts. A new optional
+// field is its schema here, its default in config/defaults.json and its type in AppConfig.
 import { checkSecret, USER_ID_POLICIES } from '../usersig/index.js'
 import { ID_MESSAGE, ID_PATTERN, PLACEHOLDER_PATTERN } from './schema.js'
 

@@ -30,7 +30,10 @@ interface RawKey {
   readonly id: string
   readonly secret: string
 }
-type RawApp = { readonly keys: readonly RawKey[] } & Partial<Omit<AppConfig, 'sdkAppId' | 'keys'>>
+/** An app as the schema lets it through: its keys, and any of the optional fields. */
+type RawApp = { readonly keys: readonly RawKey[] } & Partial<
+  Omit<AppConfig, 'sdkAppId' | 'keys' | 'signingKey'>
+>
 
 export interface Apps {
   readonly apps: ReadonlyMap<number, AppConfig>
@@ -74,21 +77,16 @@ export function readApps(source: Source, findings: Findings): Apps {
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) continue
     const app = raw as RawApp
     checkKeys(app, own, where, findings)
-    const limits = checkLimits(app, own, where, findings)
-    if (findings.problems.length === before && limits !== null) {
+    // Every field the schema allows, with config/defaults.json filling in those left out.
+    const { keys: rawKeys, ...fields } = app
+    const settled = { ...APP_DEFAULTS, ...fields }
+    checkLimits(settled, own, where, findings)
+    if (findings.problems.length === before) {
       const sdkAppId = Number(appKey)
-      const keys = app.keys.map((key) => createUserSigKey(key.id, key.secret))
-      apps.set(
-        sdkAppId,
-        Object.freeze({
-          sdkAppId,
-          keys,
-          // the schema requires at least one key
-          signingKey: keys[0] as UserSigKey,
-          ...limits,
-          userIdPolicy: app.userIdPolicy ?? APP_DEFAULTS.userIdPolicy,
-        }),
-      )
+      const keys = rawKeys.map((key) => createUserSigKey(key.id, key.secret))
+      // the schema requires at least one key
+      const signingKey = keys[0] as UserSigKey
+      apps.set(sdkAppId, Object.freeze({ ...settled, sdkAppId, keys, signingKey }))
     }
   }
   return { apps, declared: new Set(entries.map(([key]) => Number(key))) }
@@ -124,42 +122,30 @@ function checkKeys(app: RawApp, own: DocumentProblem[], where: string, findings:
   })
 }
 
-type Limits = Pick<
-  AppConfig,
-  'defaultExpire' | 'minExpire' | 'maxExpire' | 'privateMapKeyDefaultExpire'
->
-
-/** The expiry limits with their defaults, once each is sound on its own; null otherwise. */
+/** The expiry limits, once each is sound on its own: in order, and not too long for production. */
 function checkLimits(
-  app: RawApp,
+  limits: Omit<AppConfig, 'sdkAppId' | 'keys' | 'signingKey'>,
   own: DocumentProblem[],
   where: string,
   findings: Findings,
-): Limits | null {
-  const names = ['defaultExpire', 'minExpire', 'maxExpire', 'privateMapKeyDefaultExpire'] as const
-  if (own.some((p) => names.includes(p.path[1] as (typeof names)[number]) || p.path.length === 1))
-    return null
-  const limits = Object.fromEntries(
-    names.map((name) => [name, app[name] ?? APP_DEFAULTS[name]]),
-  ) as unknown as Limits
-  const before = findings.problems.length
-  if (limits.minExpire > limits.maxExpire)
+): void {
+  const names = ['defaultExpire', 'minExpire', 'maxExpire', 'privateMapKeyDefaultExpire']
+  if (own.some((p) => p.path.length === 1 || names.includes(p.path[1] as string))) return
+  if (limits.minExpire > limits.maxExpire) {
     findings.problem(`${where}: minExpire is greater than maxExpire`)
-  else {
+  } else {
     for (const name of ['defaultExpire', 'privateMapKeyDefaultExpire'] as const) {
       if (limits[name] < limits.minExpire || limits[name] > limits.maxExpire)
         findings.problem(`${where}: ${name} is outside [minExpire, maxExpire]`)
     }
   }
-  if (findings.production) {
-    for (const name of ['defaultExpire', 'maxExpire'] as const) {
-      if (limits[name] > LONG_EXPIRE) {
-        findings.warn(
-          'long_expiry',
-          `${where}: ${name} is ${Math.floor(limits[name] / 86_400)} days, over 180: a leaked ticket stays valid that long, and an old key must stay that long after a rotation`,
-        )
-      }
+  if (!findings.production) return
+  for (const name of ['defaultExpire', 'maxExpire'] as const) {
+    if (limits[name] > LONG_EXPIRE) {
+      findings.warn(
+        'long_expiry',
+        `${where}: ${name} is ${Math.floor(limits[name] / 86_400)} days, over 180: a leaked ticket stays valid that long, and an old key must stay that long after a rotation`,
+      )
     }
   }
-  return findings.problems.length === before ? limits : null
 }
