@@ -52,13 +52,18 @@ export function parseDocument(source: Source, findings: Findings): unknown {
     { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false },
   )
   let value: unknown
+  let parsed = true
   try {
     value = JSON.parse(text)
   } catch {
-    syntax ??= 'not valid JSON'
+    parsed = false
   }
-  if (syntax !== undefined) {
-    findings.problem(`${source.variable}: not valid JSON: ${syntax}`)
+  if (!parsed || syntax !== undefined) {
+    // Either parser refusing is enough. The place is jsonc-parser's: JSON.parse's message would
+    // quote the input.
+    findings.problem(
+      `${source.variable}: not valid JSON${syntax === undefined ? '' : `: ${syntax}`}`,
+    )
     return null
   }
   for (const duplicate of duplicates) findings.problem(`${source.variable}: ${duplicate}`)
