@@ -49,11 +49,6 @@ export class Findings {
     if (this.production) this.problem(message)
     else this.warn(warning, message)
   }
-
-  /** Throws the problems found, if any. */
-  settle(): void {
-    if (this.problems.length > 0) throw new ConfigError(this.problems)
-  }
 }
 
 /**
