@@ -1,6 +1,6 @@
 // createApp(deps): the service as one request listener, the front door (src/http/server.ts) over
 // the route table (src/http/routes.ts). It never listens; main.ts does.
-import type { Config } from './config.js'
+import type { Config } from './config/index.js'
 import { LiveConfig } from './live-config.js'
 import type { Logger } from './logger.js'
 import { createMetrics, type Metrics } from './metrics.js'

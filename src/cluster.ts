@@ -4,7 +4,7 @@
 // IPC send checks the channel and handles its error, and every wait has a deadline.
 import cluster, { type Worker } from 'node:cluster'
 import { AggregatorRegistry, Gauge, type Registry } from 'prom-client'
-import type { Config } from './config.js'
+import type { ProcessSettings } from './config/index.js'
 import type { Logger } from './logger.js'
 import { stopWithNpm } from './npm-parent.js'
 
@@ -14,6 +14,8 @@ const CLUSTER_REPLY = 'usersig:cluster-metrics-reply'
 // primary -> each worker: "your own metrics, please"; worker -> primary: its registry as JSON.
 const OWN_REQUEST = 'usersig:worker-metrics-request'
 const OWN_REPLY = 'usersig:worker-metrics-reply'
+// worker -> primary: "I cannot listen" (the port is taken, say), with the one line to print.
+const LISTEN_FAILED = 'usersig:listen-failed'
 
 /**
  * How long the primary waits for the workers' own metrics. A live worker answers in
@@ -39,8 +41,16 @@ interface Message {
   metrics?: unknown
 }
 
-/** Runs the primary: forks `count` workers and keeps them running until SIGTERM or SIGINT. */
-export function runPrimary(count: number, config: Config, logger: Logger): void {
+/**
+ * Runs the primary: forks `count` workers and keeps them running until SIGTERM or SIGINT.
+ * `startLine`: what the primary's first log line says about the process and its configuration.
+ */
+export function runPrimary(
+  count: number,
+  config: ProcessSettings,
+  logger: Logger,
+  startLine: Readonly<Record<string, unknown>>,
+): void {
   let stopping = false
   const startFailures: number[] = []
   const listened = new WeakSet<Worker>()
@@ -113,7 +123,14 @@ export function runPrimary(count: number, config: Config, logger: Logger): void 
       logger.warn({ pid: worker.process.pid, err: error }, 'worker IPC error'),
     )
     worker.on('message', (message: Message) => {
-      if (message?.type === OWN_REPLY && typeof message.id === 'number') {
+      if (message?.type === LISTEN_FAILED && typeof message.text === 'string') {
+        // Every worker would fail alike, and a replacement too: one line, and the primary stops.
+        if (stopping) return
+        stopping = true
+        process.stderr.write(`${message.text}\n`)
+        for (const other of liveWorkers()) other.kill()
+        process.exit(1)
+      } else if (message?.type === OWN_REPLY && typeof message.id === 'number') {
         const collection = collections.get(message.id)
         if (collection?.waiting.delete(worker) !== true) return // late: that scrape went ahead
         if (Array.isArray(message.metrics)) collection.replies.push(message.metrics as MetricsJson)
@@ -157,7 +174,7 @@ export function runPrimary(count: number, config: Config, logger: Logger): void 
   })
 
   for (let i = 0; i < count; i++) fork()
-  logger.info({ workers: count, port: config.port }, 'primary started')
+  logger.info({ ...startLine, workers: count }, 'primary started')
 
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return
@@ -194,6 +211,20 @@ export function runPrimary(count: number, config: Config, logger: Logger): void 
 
 function liveWorkers(): Worker[] {
   return Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined)
+}
+
+/**
+ * A process that cannot listen says so in one line and exits 1. A worker hands the line to the
+ * primary, which prints it once for all workers and stops, instead of replacing workers that
+ * would fail the same way.
+ */
+export function exitCannotListen(text: string): void {
+  if (cluster.isWorker && process.send !== undefined && process.connected) {
+    process.send({ type: LISTEN_FAILED, text }, () => process.exit(1))
+    return
+  }
+  process.stderr.write(`${text}\n`)
+  process.exit(1)
 }
 
 /**

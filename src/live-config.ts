@@ -1,17 +1,20 @@
-// The configuration in force, swapped atomically on reload; each request reads one snapshot.
-import type { Config } from './config.js'
+// The configuration in force. The process settings never change while the process runs; the
+// policy is swapped atomically on reload, and each request reads one snapshot.
+import type { Config, Policy, ProcessSettings } from './config/index.js'
 
 /**
  * Holds the current Config and its generation (1 at start, +1 per successful reload). A request
- * takes `current` once, at its start, so it sees one whole configuration even if a reload lands
- * while it runs.
+ * takes `current` once, at its start, so it sees one whole policy even if a reload lands while it
+ * runs. Only the policy can be swapped: the types keep the process settings as they started.
  */
 export class LiveConfig {
+  readonly process: ProcessSettings
   #current: Config
   #generation = 1
   readonly #listeners: ((config: Config, generation: number) => void)[] = []
 
   constructor(initial: Config) {
+    this.process = initial.process
     this.#current = initial
   }
 
@@ -23,11 +26,11 @@ export class LiveConfig {
     return this.#generation
   }
 
-  /** Puts `next` in force for every request that starts from now on. */
-  swap(next: Config): void {
-    this.#current = next
+  /** Puts `policy` in force for every request that starts from now on. */
+  swap(policy: Policy): void {
+    this.#current = Object.freeze({ process: this.process, policy })
     this.#generation += 1
-    for (const listener of this.#listeners) listener(next, this.#generation)
+    for (const listener of this.#listeners) listener(this.#current, this.#generation)
   }
 
   onSwap(listener: (config: Config, generation: number) => void): void {

@@ -21,7 +21,8 @@ export const REDACTED_PATHS = [
   'body.userSig',
   'body.privateMapKey',
   'key.secret',
-  'config.jwt.secret',
+  'policy.jwt.secret',
+  'config.policy.jwt.secret',
 ]
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {

@@ -1,15 +1,23 @@
-// Process entry: config -> logger -> app -> listen; timeouts; SIGTERM drains then exits 0.
+// Process entry: watchers -> config -> logger -> app -> listen; timeouts; SIGTERM drains then
+// exits 0; SIGHUP and file changes reload the policy.
 import cluster from 'node:cluster'
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { createApp } from './app.js'
-import { clusterMetricsSource, runPrimary } from './cluster.js'
-import { ConfigError, loadConfig } from './config.js'
+import { clusterMetricsSource, exitCannotListen, runPrimary } from './cluster.js'
+import {
+  ConfigError,
+  loadConfig,
+  loadPolicy,
+  readConfigFile,
+  type Config,
+  type ProcessSettings,
+} from './config/index.js'
 import { LiveConfig } from './live-config.js'
 import { createLogger, type Logger } from './logger.js'
 import { createMetrics } from './metrics.js'
 import { stopWithNpm } from './npm-parent.js'
-import { createReloader, watchConfigFiles } from './reload.js'
+import { appKeys, createReloader, logWarnings, readRecorded, watchConfigFiles } from './reload.js'
 
 /** Server timeouts (ms): slow clients that trickle headers or a body are cut off. */
 export const SERVER_TIMEOUTS = {
@@ -20,10 +28,21 @@ export const SERVER_TIMEOUTS = {
 /** How often Node checks those deadlines; its default, 30 s, would let a slow client stay ~40 s. */
 export const CONNECTIONS_CHECKING_INTERVAL_MS = 1_000
 
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string
+  }
+).version
+
 function start(): void {
-  let config
+  const env = process.env
+  // The watchers start before the first read, and the reloader's baseline is that very read: a
+  // change made at any moment after it is seen, and one made before it is in it.
+  let onFileChange = (): void => undefined
+  const { watchers, unwatched } = watchConfigFiles(env, () => onFileChange())
+  let first: { value: Config; digest: string }
   try {
-    config = loadConfig(process.env)
+    first = readRecorded(readConfigFile, (read) => loadConfig(env, read))
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`usersig-service: ${error.message}\n`)
@@ -31,12 +50,23 @@ function start(): void {
     }
     throw error
   }
-  const logger = createLogger(config.logLevel)
-  if (cluster.isPrimary && config.workers > 1) {
-    if (config.devDefault === null) return runPrimary(config.workers, config, logger)
+  const config = first.value
+  const settings = config.process
+  const logger = createLogger(settings.logLevel)
+  for (const { folder, code } of unwatched) {
+    logger.warn({ folder, code }, 'cannot watch a configuration folder; reload with SIGHUP')
+  }
+  if (cluster.isPrimary && settings.workers > 1) {
+    if (config.policy.devDefault === null) {
+      // Each worker watches and reloads on its own; the primary forwards SIGHUP.
+      for (const watcher of watchers) watcher.close()
+      runPrimary(settings.workers, settings, logger, startLine(config, null))
+      logWarnings(logger, config)
+      return
+    }
     // Each worker would generate its own demo key and token: one process is what a demo needs.
     logger.warn(
-      { workers: config.workers },
+      { workers: settings.workers },
       'WEB_CONCURRENCY is ignored with the development default',
     )
   }
@@ -52,16 +82,17 @@ function start(): void {
     ...(cluster.isWorker ? { metricsText: clusterMetricsSource(metrics.registry) } : {}),
   })
 
-  // Apps, keys and callers reload without a restart (listen address, log level and timeouts do not).
-  const reloader = createReloader({
+  // The policy (apps, keys, callers, the JWT secret) reloads; the process settings need a restart.
+  const reload = createReloader({
     live,
-    load: (read) => loadConfig(process.env, read),
-    readFile: (path) => readFileSync(path, 'utf8'),
+    baseline: first.digest,
+    load: (read) => loadPolicy(env, settings.jwt, read),
+    readFile: readConfigFile,
     logger,
     metrics,
   })
-  process.on('SIGHUP', () => reloader.reload('SIGHUP'))
-  const watchers = watchConfigFiles(process.env, () => reloader.reload('file changed'), logger)
+  onFileChange = () => reload.reload('file changed')
+  process.on('SIGHUP', () => reload.reload('SIGHUP'))
   const server = createServer(
     { connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS },
     app,
@@ -70,16 +101,22 @@ function start(): void {
   server.on('checkContinue', app.checkContinue)
   Object.assign(server, SERVER_TIMEOUTS)
 
-  server.listen(config.port, config.host, () => {
+  const cannotListen = (error: Error) => {
+    const text = listenProblem(error, settings)
+    if (text === null) throw error
+    exitCannotListen(`usersig-service: ${text}`)
+  }
+  server.once('error', cannotListen)
+  server.listen(settings.port, settings.host, () => {
+    server.off('error', cannotListen)
     const address = server.address()
-    const port = typeof address === 'object' && address !== null ? address.port : config.port
-    logger.info(
-      { host: config.host, port, apps: config.apps.size, production: config.production },
-      'listening',
-    )
-    if (config.devDefault !== null) {
-      writeDevToken(config.devDefault.token, logger)
-      printDevBanner(config.devDefault, config.host, port)
+    const port = typeof address === 'object' && address !== null ? address.port : settings.port
+    logger.info({ ...startLine(live.current, live.generation), port }, 'listening')
+    // Under node:cluster the primary has logged them once for every worker.
+    if (!cluster.isWorker) logWarnings(logger, live.current)
+    if (config.policy.devDefault !== null) {
+      writeDevToken(config.policy.devDefault.token, logger)
+      printDevBanner(config.policy.devDefault, settings.host, port)
     }
   })
 
@@ -90,7 +127,7 @@ function start(): void {
     // Readiness turns 503 first, so the load balancer stops sending; in-flight requests finish.
     lifecycle.shuttingDown = true
     for (const watcher of watchers) watcher.close()
-    logger.info({ signal, delayMs: config.shutdownDelayMs }, 'shutting down')
+    logger.info({ signal, delayMs: settings.shutdownDelayMs }, 'shutting down')
     setTimeout(() => {
       server.close(() => {
         logger.info('stopped')
@@ -99,17 +136,57 @@ function start(): void {
       server.closeIdleConnections()
       setTimeout(() => {
         logger.error(
-          { timeoutMs: config.shutdownTimeoutMs },
+          { timeoutMs: settings.shutdownTimeoutMs },
           'shutdown timed out; closing remaining connections',
         )
         server.closeAllConnections()
         process.exit(1)
-      }, config.shutdownTimeoutMs).unref()
-    }, config.shutdownDelayMs)
+      }, settings.shutdownTimeoutMs).unref()
+    }, settings.shutdownDelayMs)
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
   stopWithNpm(stop)
+}
+
+/**
+ * What the first log line says, for whoever is paged: which build runs, where, and with which
+ * keys signing (ids, never secrets). `generation` is null in a cluster's primary, which serves none.
+ */
+function startLine(config: Config, generation: number | null): Record<string, unknown> {
+  const settings = config.process
+  return {
+    pid: process.pid,
+    version: VERSION,
+    node: process.version,
+    production: settings.production,
+    host: settings.host,
+    port: settings.port,
+    workers: settings.workers,
+    ...(generation === null ? {} : { generation }),
+    debugEndpoints: settings.debugEndpoints,
+    apps: appKeys(config).map(({ sdkAppId, primaryKeyId }) => ({ sdkAppId, primaryKeyId })),
+  }
+}
+
+/** Why the listener could not start, in one line naming what to change; null for the unexpected. */
+function listenProblem(error: Error, settings: ProcessSettings): string | null {
+  const code = (error as { code?: unknown }).code
+  const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host
+  const where = `cannot listen on ${host}:${settings.port} (${String(code)})`
+  switch (code) {
+    case 'EADDRINUSE':
+      return `${where}: the address is in use by another process; set PORT or HOST`
+    case 'EACCES':
+      return `${where}: permission denied (ports below 1024 need privileges); set PORT or HOST`
+    case 'EADDRNOTAVAIL':
+      return `${where}: HOST is not an address of this machine; set HOST`
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `${where}: HOST does not resolve to an address; set HOST`
+    default:
+      return null
+  }
 }
 
 /** Where the development default leaves its caller token, for a second terminal in this folder. */

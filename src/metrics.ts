@@ -1,7 +1,7 @@
 // Prometheus metrics on a registry of our own (one per app instance): closed label sets only,
 // never a user id or a ticket.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
-import type { Config } from './config.js'
+import type { Config } from './config/index.js'
 import type { LiveConfig } from './live-config.js'
 
 export interface Metrics {
@@ -35,7 +35,7 @@ export function createMetrics(live: LiveConfig, { defaults = true } = {}): Metri
   })
   const showConfig = (config: Config, current: number) => {
     keyInfo.reset()
-    for (const app of config.apps.values()) {
+    for (const app of config.policy.apps.values()) {
       app.keys.forEach((key, index) =>
         keyInfo.set(
           {

@@ -1,104 +1,127 @@
-// Reloading apps, keys and callers without a restart: on SIGHUP and when a *_FILE changes.
+// Reloading the policy (apps, keys, callers, the JWT secret) without a restart: on SIGHUP, and
+// when a *_FILE changes. The process settings never reload (LiveConfig swaps only the policy).
 import { createHash } from 'node:crypto'
 import { watch, type FSWatcher } from 'node:fs'
 import { dirname } from 'node:path'
-import { ConfigError, type Config } from './config.js'
+import {
+  ConfigError,
+  SECRET_FILE_VARIABLES,
+  WARNINGS,
+  type Config,
+  type Env,
+  type Policy,
+  type ReadFile,
+} from './config/index.js'
 import type { LiveConfig } from './live-config.js'
 import type { Logger } from './logger.js'
 import type { Metrics } from './metrics.js'
 
-/** Variables whose files are watched. */
-export const WATCHED_FILE_VARIABLES = [
-  'USERSIG_APPS_FILE',
-  'USERSIG_CLIENTS_FILE',
-  'USERSIG_JWT_SECRET_FILE',
-] as const
 /** Changes closer together than this are one reload (a Secret update touches several files). */
 export const RELOAD_DEBOUNCE_MS = 250
 
 export type ReloadOutcome = 'success' | 'unchanged' | 'rejected'
 
 export interface Reloader {
-  /** Re-reads the configuration and swaps it in whole, or keeps the old one if it is invalid. */
+  /** Re-reads the policy and swaps it in whole, or keeps the one in force if it is invalid. */
   reload(reason: string): ReloadOutcome
 }
 
 /**
- * `load` reads the configuration and reports the text of every source it read, so that a reload
- * whose sources did not change (a watcher firing twice) keeps the same generation.
+ * Runs `load` with a reader that records every file it reads, and returns what it loaded with a
+ * digest of those files: a later read with the same digest read the same configuration.
+ */
+export function readRecorded<T>(
+  readFile: ReadFile,
+  load: (read: ReadFile) => T,
+): { value: T; digest: string } {
+  const hash = createHash('sha256')
+  const value = load((path) => {
+    const text = readFile(path)
+    hash.update(path).update('\0').update(text).update('\0')
+    return text
+  })
+  return { value, digest: hash.digest('hex') }
+}
+
+/**
+ * `baseline` is the digest of the very read that built the configuration in force at start, so a
+ * change made after that read is always seen as one, whenever it lands.
  */
 export function createReloader(deps: {
   live: LiveConfig
-  load: (read: (path: string) => string) => Config
-  readFile: (path: string) => string
+  baseline: string
+  load: (read: ReadFile) => Policy
+  readFile: ReadFile
   logger: Logger
   metrics: Metrics
 }): Reloader {
-  let lastDigest: string | null = null
-  const loadRecording = (): { config: Config; digest: string } => {
-    const hash = createHash('sha256')
-    const config = deps.load((path) => {
-      const text = deps.readFile(path)
-      hash.update(path).update('\0').update(text).update('\0')
-      return text
-    })
-    return { config, digest: hash.digest('hex') }
-  }
-  try {
-    lastDigest = loadRecording().digest
-  } catch {
-    lastDigest = null
-  }
+  const { live, logger, metrics } = deps
+  let lastDigest = deps.baseline
   return {
     reload(reason) {
       let next
       try {
-        next = loadRecording()
+        next = readRecorded(deps.readFile, deps.load)
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error
         // The problems name variables, apps and ids, never values: safe to log.
-        deps.logger.error(
-          { reason, problems: error.problems },
+        logger.error(
+          { reason, generation: live.generation, problems: error.problems },
           'configuration reload rejected; the previous configuration stays in force',
         )
-        deps.metrics.reloads.inc({ outcome: 'rejected' })
+        metrics.reloads.inc({ outcome: 'rejected' })
         return 'rejected'
       }
       // A development default generates fresh keys each time it loads: keep the one in force.
       if (
         next.digest === lastDigest ||
-        (next.config.devDefault !== null && deps.live.current.devDefault !== null)
+        (next.value.devDefault !== null && live.current.policy.devDefault !== null)
       ) {
-        deps.logger.info({ reason, generation: deps.live.generation }, 'configuration unchanged')
-        deps.metrics.reloads.inc({ outcome: 'unchanged' })
+        logger.info({ reason, generation: live.generation }, 'configuration unchanged')
+        metrics.reloads.inc({ outcome: 'unchanged' })
         return 'unchanged'
       }
       lastDigest = next.digest
-      deps.live.swap(next.config)
-      const keyIds = [...next.config.apps.values()].flatMap((app) =>
-        app.keys.map((key) => `${app.sdkAppId}/${key.id}`),
-      )
-      deps.logger.info(
-        { reason, generation: deps.live.generation, keyIds },
+      live.swap(next.value)
+      logger.info(
+        { reason, generation: live.generation, apps: appKeys(live.current) },
         'configuration reloaded',
       )
-      deps.metrics.reloads.inc({ outcome: 'success' })
+      logWarnings(logger, live.current)
+      metrics.reloads.inc({ outcome: 'success' })
       return 'success'
     },
   }
 }
 
+/** Each app's signing key and every key id, for the log (ids only, never a secret). */
+export function appKeys(
+  config: Config,
+): { sdkAppId: number; primaryKeyId: string; keyIds: string[] }[] {
+  return [...config.policy.apps.values()].map((app) => ({
+    sdkAppId: app.sdkAppId,
+    primaryKeyId: app.signingKey.id,
+    keyIds: app.keys.map((key) => key.id),
+  }))
+}
+
+/** One line per warning: its stable code in `warning`, and in `fix` what to do (docs/operations.md says more). */
+export function logWarnings(logger: Logger, config: Config): void {
+  for (const { warning, message } of [...config.process.warnings, ...config.policy.warnings])
+    logger.warn({ warning, fix: WARNINGS[warning] }, message)
+}
+
 /**
  * Watches the folders of the configured files. A Kubernetes Secret volume updates by swapping a
  * `..data` symlink, which a watch on the file itself would miss; a watch on its folder sees it.
+ * Returns the watchers, and the folders that could not be watched (reload those with SIGHUP).
  */
 export function watchConfigFiles(
-  env: Readonly<Record<string, string | undefined>>,
+  env: Env,
   onChange: () => void,
-  logger: Logger,
-): FSWatcher[] {
+): { watchers: FSWatcher[]; unwatched: { folder: string; code: unknown }[] } {
   const folders = new Set(
-    WATCHED_FILE_VARIABLES.map((name) => env[name])
+    SECRET_FILE_VARIABLES.map((name) => env[name])
       .filter((path): path is string => path !== undefined)
       .map((path) => dirname(path)),
   )
@@ -108,12 +131,13 @@ export function watchConfigFiles(
     timer = setTimeout(onChange, RELOAD_DEBOUNCE_MS)
   }
   const watchers: FSWatcher[] = []
+  const unwatched: { folder: string; code: unknown }[] = []
   for (const folder of folders) {
     try {
       watchers.push(watch(folder, { persistent: false }, debounced))
     } catch (error) {
-      logger.warn({ folder, err: error }, 'cannot watch a configuration folder; reload with SIGHUP')
+      unwatched.push({ folder, code: (error as { code?: unknown }).code })
     }
   }
-  return watchers
+  return { watchers, unwatched }
 }

@@ -353,6 +353,13 @@ export interface components {
       keys: number
       /** @description The distinct key ids in use (never the secrets). */
       keyIds: string[]
+      /** @description Each app's keys, in SDKAppID order but without the SDKAppID (which apps exist is not shown to unauthenticated callers): the key that signs, and every key that verifies. */
+      appKeys: {
+        /** @description The key that signs new tickets. */
+        primaryKeyId: string
+        /** @description Every key that verifies, the signing key first. */
+        keyIds: string[]
+      }[]
     }
     /** @enum {string} */
     ErrorCode:

@@ -1,6 +1,6 @@
 // Caller authentication (static bearer tokens or JWTs) and authorisation (scopes and SDKAppIDs).
 import { hash, timingSafeEqual } from 'node:crypto'
-import type { AppConfig, ClientConfig, Config, JwtConfig, Scope } from '../config.js'
+import type { AppConfig, ClientConfig, Config, JwtConfig, Scope } from '../config/index.js'
 import { ServiceError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import {
@@ -70,13 +70,13 @@ export function createAuthenticator(options: AuthenticatorOptions = {}): Authent
     const token = BEARER.exec(authorization ?? '')?.[1]
     if (token === undefined) return refuse('no_token')
     // Static tokens first: a hash compare is cheap, and a static token may look like a JWT.
-    const caller = staticCaller(config.clients, token)
+    const caller = staticCaller(config.policy.clients, token)
     if (caller !== undefined) return caller
-    if (config.jwt === null || !JWT_SHAPE.test(token)) return refuse('unknown_token')
-    let verify = verifiers.get(config.jwt)
+    if (config.policy.jwt === null || !JWT_SHAPE.test(token)) return refuse('unknown_token')
+    let verify = verifiers.get(config.policy.jwt)
     if (verify === undefined) {
-      verify = createJwtVerifier(config.jwt, { keySetFor, now })
-      verifiers.set(config.jwt, verify)
+      verify = createJwtVerifier(config.policy.jwt, { keySetFor, now })
+      verifiers.set(config.policy.jwt, verify)
     }
     return verify(token).catch(noted)
   }
@@ -124,7 +124,7 @@ export function authorizedApp(
   sdkAppId: number,
   config: Config,
 ): AppConfig {
-  const app = config.apps.get(sdkAppId)
+  const app = config.policy.apps.get(sdkAppId)
   if (!caller.scopes.has(scope) || !caller.apps.has(sdkAppId) || app === undefined) {
     throw new ServiceError('forbidden', `This caller may not use ${scope} for this SDKAppID.`)
   }

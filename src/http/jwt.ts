@@ -1,7 +1,7 @@
 // JWT callers (jose): verify the token against the identity provider's keys and map its claims
 // onto the same grant model as static clients (subject -> id, scope -> scopes, sdkappids -> apps).
 import { errors, jwtVerify, type JWTPayload } from 'jose'
-import { SCOPES, type JwtConfig, type Scope } from '../config.js'
+import { SCOPES, type JwtConfig, type Scope } from '../config/index.js'
 import { ServiceError } from '../errors.js'
 import { AuthenticationFailed, type AuthFailureReason } from './auth-failures.js'
 import type { Caller } from './authenticate.js'

@@ -12,14 +12,17 @@ export interface Lifecycle {
 
 export const liveness: Handler<'liveness', null> = () => ({ status: 200, json: { status: 'ok' } })
 
-/** Counts, the config generation and key ids: which apps exist is not for unauthenticated eyes. */
+/**
+ * Counts, the config generation and key ids: which apps exist is not for unauthenticated eyes, so
+ * each app's keys are listed without its SDKAppID (in SDKAppID order, the signing key first).
+ */
 export function readiness(deps: {
   live: LiveConfig
   lifecycle: Lifecycle
 }): Handler<'readiness', null> {
   return function readinessHandler({ config }) {
     const shuttingDown = deps.lifecycle.shuttingDown
-    const apps = [...config.apps.values()]
+    const apps = [...config.policy.apps.values()].sort((a, b) => a.sdkAppId - b.sdkAppId)
     return {
       status: shuttingDown ? 503 : 200,
       json: {
@@ -28,6 +31,10 @@ export function readiness(deps: {
         apps: apps.length,
         keys: apps.reduce((n, app) => n + app.keys.length, 0),
         keyIds: [...new Set(apps.flatMap((app) => app.keys.map((key) => key.id)))].sort(),
+        appKeys: apps.map((app) => ({
+          primaryKeyId: app.signingKey.id,
+          keyIds: app.keys.map((key) => key.id),
+        })),
       },
     }
   }
@@ -57,7 +64,7 @@ export function openapiDocument(): Handler<'openapi', null> {
   return ({ config }) => ({
     status: 200,
     contentType: 'application/yaml; charset=utf-8',
-    text: config.debugEndpoints ? full : withoutDebug,
+    text: config.process.debugEndpoints ? full : withoutDebug,
   })
 }
 

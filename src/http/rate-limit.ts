@@ -4,7 +4,7 @@
 // `RateLimit` and `RateLimit-Policy` fields.
 import { createHash } from 'node:crypto'
 import { RateLimiterMemory } from 'rate-limiter-flexible'
-import type { Config } from '../config.js'
+import type { Config } from '../config/index.js'
 import { ServiceError } from '../errors.js'
 import type { Caller } from './authenticate.js'
 
@@ -56,7 +56,7 @@ export function createRateLimiter(): RateLimiter {
     return pk
   }
   const limitOf = (caller: Caller, config: Config) =>
-    caller.rateLimitPerMinute ?? config.rateLimitPerMinute
+    caller.rateLimitPerMinute ?? config.process.rateLimitPerMinute
   // A JWT subject can never share a count with a static client of the same name.
   const keyOf = (caller: Caller) =>
     caller.via === 'jwt' ? `jwt:${caller.issuer}:${caller.id}` : `static:${caller.id}`

@@ -5,7 +5,7 @@
 //
 // To add a route: describe the operation in openapi.yaml (with an operationId), run
 // `npm run generate:contract`, write its handler (typed by the operation), and add it here.
-import type { Config } from '../config.js'
+import type { Config } from '../config/index.js'
 import type { Answer, OperationId, RequestBody } from '../contract/index.js'
 import type { LiveConfig } from '../live-config.js'
 import type { Metrics } from '../metrics.js'

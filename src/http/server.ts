@@ -11,7 +11,7 @@
 // per request, more than signing a ticket; Express serves only the static trees behind this door.
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { Config } from '../config.js'
+import type { Config } from '../config/index.js'
 import { ServiceError } from '../errors.js'
 import type { LiveConfig } from '../live-config.js'
 import type { Logger } from '../logger.js'
@@ -151,7 +151,7 @@ export function createFrontDoor(deps: FrontDoorDeps): FrontDoor {
 
     const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET')
     // A debug-only resource that is off is absent, for everyone.
-    const present = resource !== undefined && (config.debugEndpoints || !resource.debugOnly)
+    const present = resource !== undefined && (config.process.debugEndpoints || !resource.debugOnly)
     const served = present ? resource.methods.get(method) : undefined
     const guarded =
       resource === undefined
@@ -214,7 +214,7 @@ export function createFrontDoor(deps: FrontDoorDeps): FrontDoor {
   /** A static tree: GET and HEAD only, the debug gate, then Express; counted when it ends. */
   function serveTree(x: Exchange, mount: (typeof mounts)[number], target: Target): void {
     const { req, res } = x
-    if (mount.debugOnly && !x.config.debugEndpoints) throw new ServiceError('not_found')
+    if (mount.debugOnly && !x.config.process.debugEndpoints) throw new ServiceError('not_found')
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       throw new ServiceError('method_not_allowed', undefined, { headers: { Allow: 'GET, HEAD' } })
     }

@@ -1,5 +1,5 @@
 // POST /usersig, /usersig/batch and /privatemapkey: issue tickets for a granted app, within its limits.
-import type { AppConfig, Scope } from '../config.js'
+import type { AppConfig, Scope } from '../config/index.js'
 import { ServiceError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'

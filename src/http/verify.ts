@@ -12,7 +12,7 @@ export function verifyTicket(deps: TicketDeps): Handler<'verifyUserSig', Caller>
       sdkAppId: body.sdkAppId,
       userId: body.userId,
       now: deps.clock(),
-      maxClockSkew: config.maxClockSkew,
+      maxClockSkew: config.process.maxClockSkew,
       kind: body.kind ?? 'usersig',
     })
     deps.metrics.verified.inc({ sdkappid: String(app.sdkAppId), outcome: verdict.code ?? 'valid' })

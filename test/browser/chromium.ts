@@ -1,13 +1,12 @@
-// Shared setup for the browser tests: the real service on a loopback port (with a live config, so
-// a test can turn the debug endpoints off under an open page), Debian's Chromium driven by
+// Shared setup for the browser tests: the real service on a loopback port (two apps behind one
+// listener, so a test can turn the debug endpoints off under an open page), Debian's Chromium driven by
 // playwright-core, fresh pages that record every console error and every request off /debug/,
 // and screenshots kept as test artefacts in artifacts/debug-page/.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { createApp } from '../../src/app.js'
-import { loadConfig } from '../../src/config.js'
-import { LiveConfig } from '../../src/live-config.js'
+import { loadConfig } from '../../src/config/index.js'
 import { createLogger } from '../../src/logger.js'
 import { USERSIG_APPS, USERSIG_CLIENTS } from '../helpers/http.js'
 import { describeIf } from '../helpers/skip.js'
@@ -40,25 +39,31 @@ const env = (debugEndpoints: boolean) => ({
 
 export interface Service {
   readonly base: string
-  /** Swaps the configuration in force, as a reload does. */
+  /**
+   * Turns the debug endpoints on or off under open pages, as a restart with another
+   * USERSIG_DEBUG_ENDPOINTS does (a process setting: a reload does not change it).
+   */
   setDebugEndpoints(on: boolean): void
   close(): Promise<void>
 }
 
 /** The real app, on the real clock (the page counts down against the browser's clock). */
 export async function startService(): Promise<Service> {
-  const live = new LiveConfig(loadConfig(env(true)))
-  const app = createApp({
-    config: live.current,
-    live,
-    logger: createLogger('warn', { write() {} }),
-    validateResponses: true,
-  })
-  const server: Server = createServer(app).listen(0, '127.0.0.1')
+  const appWith = (debugEndpoints: boolean) =>
+    createApp({
+      config: loadConfig(env(debugEndpoints)),
+      logger: createLogger('warn', { write() {} }),
+      validateResponses: true,
+    })
+  const apps = { on: appWith(true), off: appWith(false) }
+  let app = apps.on
+  const server: Server = createServer((req, res) => app(req, res)).listen(0, '127.0.0.1')
   await new Promise((resolve) => server.once('listening', resolve))
   return {
     base: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
-    setDebugEndpoints: (on) => live.swap(loadConfig(env(on))),
+    setDebugEndpoints: (on) => {
+      app = on ? apps.on : apps.off
+    },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   }
 }

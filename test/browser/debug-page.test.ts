@@ -406,7 +406,7 @@ describeInChromium('the debug page in headless Chromium', () => {
   test('a 404 on verify says the debug endpoints are off', async () => {
     await paste(page, userSig('alice', 3600))
     await typeToken(page, TOKENS.chat)
-    service.setDebugEndpoints(false) // a reload turned them off under the open page
+    service.setDebugEndpoints(false) // a restart turned them off under the open page
     try {
       expect(await verify(page)).toMatch(
         /^404: the debug endpoints are off on this service \(USERSIG_DEBUG_ENDPOINTS\), so verifying is not available\. Decoding still works in this page/,

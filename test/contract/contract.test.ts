@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { parse } from 'yaml'
 import { createApp } from '../../src/app.js'
-import { CONFIG_VARIABLES, loadConfig } from '../../src/config.js'
+import { CONFIG_VARIABLES, loadConfig, WARNINGS } from '../../src/config/index.js'
 import { ERRORS } from '../../src/errors.js'
 import { createLogger } from '../../src/logger.js'
 import { PRIVILEGES, TICKET_ERRORS } from '../../src/usersig/index.js'
@@ -70,6 +70,11 @@ describe('contract', () => {
         String(tencentErrorCode ?? '-'),
       ]),
     )
+  })
+
+  test("docs/operations.md's warnings table lists every warning code, in the code's order", () => {
+    const documented = tableAfter('docs/operations.md', '## Warnings').map(([code]) => code)
+    expect(documented).toEqual(Object.keys(WARNINGS))
   })
 
   test('docs/configuration.md and .env.example list every configuration variable', () => {

@@ -4,7 +4,7 @@ import { createHash, createHmac, randomBytes } from 'node:crypto'
 import { deflateSync } from 'node:zlib'
 import request from 'supertest'
 import { createApp, type App } from '../../src/app.js'
-import { loadConfig, type Config } from '../../src/config.js'
+import { loadConfig, type Config } from '../../src/config/index.js'
 import { ERRORS, type ErrorCode } from '../../src/errors.js'
 import type { Lifecycle } from '../../src/http/operations.js'
 import { LiveConfig } from '../../src/live-config.js'
@@ -93,7 +93,7 @@ export interface TestApp {
   readonly logLines: string[]
   /** The log lines parsed. */
   logs(): Record<string, unknown>[]
-  /** Reloads: the same environment loaded again into a new Config, swapped in like SIGHUP does. */
+  /** Reloads: the same environment loaded again, its policy swapped in like SIGHUP does. */
   reload(): Config
 }
 
@@ -128,9 +128,8 @@ export function buildApp(options: BuildOptions = {}): TestApp {
     logLines,
     logs: () => logLines.map((line) => JSON.parse(line) as Record<string, unknown>),
     reload() {
-      const next = load()
-      live.swap(next)
-      return next
+      live.swap(load().policy)
+      return live.current
     },
   }
 }

@@ -2,7 +2,7 @@
 // with the token; the caller always gets the same 401, whatever the reason.
 import { randomBytes } from 'node:crypto'
 import request from 'supertest'
-import { loadConfig } from '../../src/config.js'
+import { loadConfig } from '../../src/config/index.js'
 import { createLogger } from '../../src/logger.js'
 import { createAuthenticator } from '../../src/http/authenticate.js'
 import {

@@ -2,11 +2,11 @@
 // 127.0.0.1: one fetch per cooldown whatever arrives, the last good set kept (up to a max stale
 // age) and across reloads, one log line per failed fetch. First through the service on the real
 // clock, then through the authenticator on a clock the tests move.
-import { loadConfig, type Config } from '../../src/config.js'
+import { loadConfig, type Config } from '../../src/config/index.js'
 import { ServiceError } from '../../src/errors.js'
 import { createAuthenticator } from '../../src/http/authenticate.js'
 import { JWKS_CACHE_MAX_AGE_MS } from '../../src/http/jwks.js'
-import type { JwtConfig } from '../../src/config.js'
+import type { JwtConfig } from '../../src/config/index.js'
 import { createLogger } from '../../src/logger.js'
 import {
   APP_A,
@@ -139,10 +139,10 @@ describe('through the authenticator (a moved clock, a 30 s cooldown, logs captur
     })
     if (maxStaleSeconds === undefined) return config
     const jwt: JwtConfig = {
-      ...(config.jwt as JwtConfig),
+      ...(config.policy.jwt as JwtConfig),
       jwksMaxStaleSeconds: maxStaleSeconds,
     }
-    return { ...config, jwt }
+    return { ...config, policy: { ...config.policy, jwt } }
   }
 
   /** The caller's id, or the error code it was refused with. */

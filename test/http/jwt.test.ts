@@ -235,7 +235,7 @@ describe('JWT callers with a shared HS256 secret', () => {
   })
 
   test('JWT callers may stand in for static clients entirely, even in production', async () => {
-    const { loadConfig } = await import('../../src/config.js')
+    const { loadConfig } = await import('../../src/config/index.js')
 
     const config = loadConfig({
       NODE_ENV: 'production',
@@ -244,8 +244,8 @@ describe('JWT callers with a shared HS256 secret', () => {
       USERSIG_JWT_AUDIENCE: AUDIENCE,
       USERSIG_JWT_SECRET: secret,
     })
-    expect(config.clients).toEqual([])
-    expect(config.jwt).toMatchObject({
+    expect(config.policy.clients).toEqual([])
+    expect(config.policy.jwt).toMatchObject({
       issuer: ISSUER,
       audience: AUDIENCE,
       algorithms: ['HS256'],

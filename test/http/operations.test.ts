@@ -25,6 +25,12 @@ const fingerprint = (secret: string) =>
   createHash('sha256').update(secret).digest('hex').slice(0, 16)
 
 describe('GET /healthz and /readyz', () => {
+  // Each app's signing key and every key, in SDKAppID order (APP_A, then APP_B), without the SDKAppID.
+  const APP_KEYS = [
+    { primaryKeyId: '2026-11', keyIds: ['2026-11', '2026-05'] },
+    { primaryKeyId: 'b-1', keyIds: ['b-1'] },
+  ]
+
   test('liveness needs no token', async () => {
     const res = await request(buildApp().app).get('/healthz')
 
@@ -33,7 +39,7 @@ describe('GET /healthz and /readyz', () => {
     expect(res.body).toEqual({ status: 'ok' })
   })
 
-  test('ready: generation, counts and key ids, but no SDKAppID', async () => {
+  test("ready: generation, counts, key ids and each app's signing key, but no SDKAppID", async () => {
     const res = await request(buildApp().app).get('/readyz')
 
     expect(res.status).toBe(200)
@@ -43,6 +49,7 @@ describe('GET /healthz and /readyz', () => {
       apps: 2,
       keys: 3,
       keyIds: ['2026-05', '2026-11', 'b-1'],
+      appKeys: APP_KEYS,
     })
     expect(res.text).not.toContain(String(APP_A))
   })
@@ -62,6 +69,7 @@ describe('GET /healthz and /readyz', () => {
       apps: 2,
       keys: 3,
       keyIds: ['2026-05', '2026-11', 'b-1'],
+      appKeys: APP_KEYS,
     })
     expect(res.headers['connection']).toBe('close')
     // Liveness stays up: the process is draining, not dead.
@@ -79,6 +87,7 @@ describe('GET /healthz and /readyz', () => {
       apps: 2,
       keys: 3,
       keyIds: ['2026-05', '2026-11', 'b-1'],
+      appKeys: APP_KEYS,
     })
   })
 })

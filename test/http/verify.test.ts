@@ -457,8 +457,8 @@ describe('POST /usersig/verify with USERSIG_DEBUG_ENDPOINTS=false', () => {
   const off = buildApp({ env: { USERSIG_DEBUG_ENDPOINTS: 'false' } })
 
   test('the config reads the flag', () => {
-    expect(off.config.debugEndpoints).toBe(false)
-    expect(buildApp().config.debugEndpoints).toBe(true)
+    expect(off.config.process.debugEndpoints).toBe(false)
+    expect(buildApp().config.process.debugEndpoints).toBe(true)
   })
 
   test.each([

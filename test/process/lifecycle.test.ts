@@ -1,7 +1,9 @@
-// The real process: start-up refusals, the development default, graceful shutdown.
+// The real process: start-up refusals, the start line and its warnings, a port that is taken,
+// the development default, graceful shutdown.
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
-import { connect } from 'node:net'
+import { once } from 'node:events'
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startService, waitForOutput, type Service } from '../helpers/process.js'
@@ -47,6 +49,85 @@ test('a bad key is refused at start with a message that names it and hides it', 
     'USERSIG_APPS: app "1400000000": key "k1": secret must be a string of at least 32 characters',
   )
   expect(service.stderr + service.stdout).not.toContain(secret.slice(0, 20))
+})
+
+test('an empty apps file refuses the start, naming the variable and the file', async () => {
+  const folder = mkdtempSync(join(tmpdir(), 'usersig-empty-'))
+  const apps = join(folder, 'apps.json')
+  writeFileSync(apps, '')
+  const alone = await startService({
+    USERSIG_CLIENTS: configured.USERSIG_CLIENTS,
+    USERSIG_APPS_FILE: apps,
+  })
+  expect(await alone.exited).toBe(1)
+  expect(alone.stderr).toBe(
+    'usersig-service: Invalid configuration:\n' +
+      `  - USERSIG_APPS_FILE: ${apps} is empty; an empty file is never read as "nothing configured"\n`,
+  )
+  rmSync(folder, { recursive: true, force: true })
+})
+
+test('production: the start line says what runs, and each warning is logged once with its code', async () => {
+  running = await startService({
+    ...configured,
+    NODE_ENV: 'production',
+    USERSIG_DEBUG_ENDPOINTS: 'true',
+  })
+  const lines = running.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string
+  }
+  expect(lines.find((line) => line.msg === 'listening')).toMatchObject({
+    pid: running.child.pid,
+    version: pkg.version,
+    node: process.version,
+    production: true,
+    workers: 1,
+    generation: 1,
+    debugEndpoints: true,
+    apps: [{ sdkAppId: 1400000000, primaryKeyId: 'k1' }],
+  })
+  await waitForOutput(running, (s) => s.stdout.includes('"warning":"plaintext_token"'))
+  const warnings = running.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { warning?: string; level: number })
+    .filter((line) => line.warning !== undefined)
+  expect(warnings.map((line) => [line.warning, line.level])).toEqual([
+    ['debug_endpoints_on', 40],
+    ['plaintext_token', 40],
+  ])
+  expect(running.stdout + running.stderr).not.toContain(secret)
+  expect(running.stdout + running.stderr).not.toContain(token)
+})
+
+describe('a listen address that is taken: one line naming PORT and HOST, exit 1', () => {
+  let blocker: ReturnType<typeof createServer>
+  let port: number
+  beforeAll(async () => {
+    blocker = createServer().listen(0, '127.0.0.1')
+    await once(blocker, 'listening')
+    port = (blocker.address() as { port: number }).port
+  })
+  afterAll(() => blocker.close())
+
+  test.each([
+    ['one process', '1'],
+    ['two workers', '2'],
+  ])('%s', async (_, workers) => {
+    const service = await startService({
+      ...configured,
+      PORT: String(port),
+      WEB_CONCURRENCY: workers,
+    })
+    expect(await service.exited).toBe(1)
+    expect(service.stderr).toBe(
+      `usersig-service: cannot listen on 127.0.0.1:${port} (EADDRINUSE): the address is in use by another process; set PORT or HOST\n`,
+    )
+  })
 })
 
 test('with nothing configured, npm start runs a development default with a loud warning', async () => {
@@ -103,6 +184,7 @@ test('SIGTERM: readiness turns 503, an in-flight request completes, the process 
     apps: 1,
     keys: 1,
     keyIds: ['k1'],
+    appKeys: [{ primaryKeyId: 'k1', keyIds: ['k1'] }],
   })
 
   socket.write(body.slice(10))

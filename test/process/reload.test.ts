@@ -107,7 +107,11 @@ test('a Secret update swaps keys and callers atomically; requests in flight all 
   expect(statuses.every((status) => status === 200)).toBe(true)
   expect(verdicts.every((valid) => valid === true)).toBe(true)
 
-  expect(await ready()).toMatchObject({ generation: 2, keyIds: ['new', 'old'] })
+  expect(await ready()).toMatchObject({
+    generation: 2,
+    keyIds: ['new', 'old'],
+    appKeys: [{ primaryKeyId: 'new', keyIds: ['new', 'old'] }],
+  })
   expect((await call('/usersig', tokenA, { sdkAppId: APP, userId: 'alice' })).body.keyId).toBe(
     'new',
   )
@@ -161,4 +165,24 @@ test('SIGHUP re-reads the files; unchanged files keep the generation', async () 
   await waitForOutput(service, (s) => s.stdout.includes('"reason":"SIGHUP"'))
   expect(await ready()).toMatchObject({ generation: 3 })
   expect(service.stdout).toMatch(/"reason":"SIGHUP".*"msg":"configuration unchanged"/)
+})
+
+test('a truncating write (an empty clients file) is rejected: every static caller keeps working', async () => {
+  const before = await ready()
+  // In place, through the symlink, as an editor or `>` would; a reload lands mid-write.
+  writeFileSync(join(dir, 'clients.json'), '')
+  service.child.kill('SIGHUP')
+  await waitForOutput(service, (s) => s.stdout.includes('is empty; an empty file is never read'))
+  expect(service.stdout).toMatch(
+    /"problems":\["USERSIG_CLIENTS_FILE: [^"]*clients.json is empty; an empty file is never read as \\"nothing configured\\""\]/,
+  )
+  expect(await ready()).toMatchObject({ generation: before.generation })
+  expect((await call('/usersig', tokenA, { sdkAppId: APP, userId: 'alice' })).status).toBe(200)
+  // The write completes: the next change is read as usual.
+  publish({ [APP]: { keys: [{ id: 'new', secret: newSecret }] } }, [
+    { id: 'a', token: tokenA, apps: [APP], scopes },
+    { id: 'b', token: tokenB, apps: [APP], scopes },
+  ])
+  await until(async () => (await ready()).generation === (before.generation as number) + 1)
+  expect((await call('/usersig', tokenB, { sdkAppId: APP, userId: 'alice' })).status).toBe(200)
 })

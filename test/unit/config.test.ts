@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { ConfigError, loadConfig } from '../../src/config.js'
+import { ConfigError, loadConfig } from '../../src/config/index.js'
 
 const secretA = randomBytes(32).toString('hex')
 const secretB = randomBytes(32).toString('hex')
@@ -36,7 +36,7 @@ function problems(
 describe('loadConfig', () => {
   test('reads apps and clients with documented defaults', () => {
     const config = loadConfig(good)
-    const app = config.apps.get(1400000000)
+    const app = config.policy.apps.get(1400000000)
     expect(app).toMatchObject({
       sdkAppId: 1400000000,
       defaultExpire: 5184000,
@@ -46,19 +46,21 @@ describe('loadConfig', () => {
       userIdPolicy: 'strict',
     })
     expect(app?.keys.map((k) => k.id)).toEqual(['new', 'old'])
-    expect(config).toMatchObject({
+    expect(config.process).toMatchObject({
       production: false,
       host: '127.0.0.1',
       port: 8080,
       debugEndpoints: true,
-      devDefault: null,
     })
+    expect(config.policy.devDefault).toBeNull()
     expect(Object.isFrozen(config)).toBe(true)
-    expect(config.clients[0]?.scopes).toEqual(new Set(['usersig:issue']))
+    expect(Object.isFrozen(config.process)).toBe(true)
+    expect(Object.isFrozen(config.policy)).toBe(true)
+    expect(config.policy.clients[0]?.scopes).toEqual(new Set(['usersig:issue']))
   })
 
   test('production defaults: listen on all interfaces, debug endpoints off', () => {
-    expect(loadConfig({ ...good, NODE_ENV: 'production' })).toMatchObject({
+    expect(loadConfig({ ...good, NODE_ENV: 'production' }).process).toMatchObject({
       host: '0.0.0.0',
       debugEndpoints: false,
       production: true,
@@ -78,7 +80,7 @@ describe('loadConfig', () => {
         return text
       },
     )
-    expect(config.apps.size).toBe(1)
+    expect(config.policy.apps.size).toBe(1)
   })
 
   test('a client may give the SHA-256 of its token instead of the token', async () => {
@@ -88,14 +90,14 @@ describe('loadConfig', () => {
       ...good,
       USERSIG_CLIENTS: JSON.stringify([{ ...clients[0], token: undefined, tokenSha256: sha }]),
     })
-    expect(config.clients[0]?.tokenSha256.toString('hex')).toBe(sha)
+    expect(config.policy.clients[0]?.tokenSha256.toString('hex')).toBe(sha)
   })
 
   test('outside production with nothing configured: a generated development default', () => {
-    const config = loadConfig({})
-    expect(config.devDefault).toMatchObject({ sdkAppId: 1400000000, clientId: 'dev' })
-    expect(config.devDefault?.token.length).toBeGreaterThanOrEqual(32)
-    expect(loadConfig({}).devDefault?.token).not.toBe(config.devDefault?.token)
+    const { policy } = loadConfig({})
+    expect(policy.devDefault).toMatchObject({ sdkAppId: 1400000000, clientId: 'dev' })
+    expect(policy.devDefault?.token.length).toBeGreaterThanOrEqual(32)
+    expect(loadConfig({}).policy.devDefault?.token).not.toBe(policy.devDefault?.token)
   })
 
   test('production refuses to start without apps and clients', () => {
@@ -243,24 +245,23 @@ describe('loadConfig', () => {
 
   test('never echoes invalid JSON, which would quote secrets', () => {
     const broken = `{"1400000000": {"keys": [{"id": "k", "secret": "${secretA}"}]`
-    expect(problems({ ...good, USERSIG_APPS: broken })).toEqual(['USERSIG_APPS: not valid JSON'])
+    expect(problems({ ...good, USERSIG_APPS: broken })).toEqual([
+      'USERSIG_APPS: not valid JSON: line 1, column 116: a "}" was expected',
+    ])
   })
 
   test('reports every problem at once, across variables', () => {
-    const found = problems(
-      {
-        PORT: 'eighty',
-        LOG_LEVEL: 'loud',
-        USERSIG_APPS: JSON.stringify({ '1400000000': { keys: [{ id: 'k', secret: 'short' }] } }),
-        USERSIG_CLIENTS_FILE: '/nonexistent/clients.json',
-      },
-      () => {
-        throw new Error('ENOENT')
-      },
-    )
+    const found = problems({
+      PORT: 'eighty',
+      LOG_LEVEL: 'loud',
+      USERSIG_APPS: JSON.stringify({ '1400000000': { keys: [{ id: 'k', secret: 'short' }] } }),
+      USERSIG_CLIENTS_FILE: '/nonexistent/clients.json',
+    })
     expect(found).toHaveLength(4)
     expect(found.join('\n')).toMatch(/PORT: .*\n?/)
-    expect(found).toContain('USERSIG_CLIENTS_FILE: cannot read /nonexistent/clients.json')
+    expect(found).toContain(
+      'USERSIG_CLIENTS_FILE: cannot read /nonexistent/clients.json: no such file (ENOENT)',
+    )
     expect(found.some((p) => p.startsWith('LOG_LEVEL: '))).toBe(true)
   })
 
@@ -329,7 +330,7 @@ describe('loadConfig', () => {
         USERSIG_JWT_AUDIENCE: 'a',
         USERSIG_JWT_SECRET_FILE: '/nonexistent/jwt',
       },
-      'USERSIG_JWT_SECRET_FILE: cannot read /nonexistent/jwt',
+      'USERSIG_JWT_SECRET_FILE: cannot read /nonexistent/jwt: no such file (ENOENT)',
     ],
     [
       'a huge clock tolerance',
@@ -358,9 +359,7 @@ describe('loadConfig', () => {
   test.each(badJwt)(
     'refuses JWT settings with %s, never quoting the secret',
     (_, jwtEnv, problem) => {
-      const found = problems({ ...good, ...jwtEnv }, () => {
-        throw new Error('ENOENT')
-      })
+      const found = problems({ ...good, ...jwtEnv })
       expect(found).toContain(problem)
       expect(found.join('\n')).not.toContain(jwtSecret)
     },
@@ -377,7 +376,7 @@ describe('loadConfig', () => {
       USERSIG_JWT_SECRET: 'x'.repeat(32),
       ...(value === undefined ? {} : { USERSIG_JWKS_MAX_STALE_SECONDS: value }),
     }
-    expect(loadConfig({ ...good, ...jwtEnv }).jwt?.jwksMaxStaleSeconds).toBe(seconds)
+    expect(loadConfig({ ...good, ...jwtEnv }).policy.jwt?.jwksMaxStaleSeconds).toBe(seconds)
   })
 
   test('refuses both a variable and its _FILE twin', () => {
