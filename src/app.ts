@@ -25,6 +25,11 @@ export interface AppDeps {
   readonly metricsText?: () => Promise<string>
   /** Check every response against openapi.yaml (tests). */
   readonly validateResponses?: boolean
+  /**
+   * Which listener this is: `main` (the default) serves every operation but /metrics when
+   * METRICS_PORT gives /metrics a listener of its own; `metrics` is that listener.
+   */
+  readonly surface?: 'main' | 'metrics'
 }
 
 /** The service: a node:http request listener (and `checkContinue`), and the routes it serves. */
@@ -43,10 +48,16 @@ export function createApp(deps: AppDeps): App {
     clock: deps.clock ?? (() => Math.floor(Date.now() / 1000)),
     metricsText: deps.metricsText ?? (() => metrics.registry.metrics()),
   })
+  const separateMetrics = deps.config.process.metricsPort !== null
+  const surface = deps.surface ?? 'main'
   return createFrontDoor({
     contract: compileContract(),
     routes,
-    mounts: createStaticTrees(),
+    serves:
+      surface === 'metrics'
+        ? (id) => id === 'metrics'
+        : (id) => !(separateMetrics && id === 'metrics'),
+    mounts: surface === 'metrics' ? [] : createStaticTrees(),
     live,
     lifecycle,
     logger,

@@ -14,6 +14,15 @@ export const ERRORS = {
   },
   unauthorized: { status: 401, title: 'A valid bearer token is required.' },
   forbidden: { status: 403, title: 'This caller may not do this for this SDKAppID.' },
+  user_id_reserved: {
+    status: 403,
+    title: "The userId is one of this SDKAppID's reserved (admin) accounts.",
+  },
+  user_id_not_allowed: { status: 403, title: 'This caller may not mint tickets for this userId.' },
+  privileges_not_allowed: {
+    status: 403,
+    title: 'This caller may not grant these PrivateMapKey privileges.',
+  },
   not_found: { status: 404, title: 'No such resource.' },
   method_not_allowed: { status: 405, title: 'This method is not allowed on this resource.' },
   payload_too_large: { status: 413, title: 'The request body is too large.' },

@@ -2,8 +2,8 @@
 // exits 0; SIGHUP and file changes reload the policy.
 import cluster from 'node:cluster'
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:http'
-import { createApp } from './app.js'
+import { createServer, type Server } from 'node:http'
+import { createApp, type AppDeps } from './app.js'
 import { clusterMetricsSource, exitCannotListen, runPrimary } from './cluster.js'
 import {
   ConfigError,
@@ -73,14 +73,13 @@ function start(): void {
   const lifecycle = { shuttingDown: false }
   const live = new LiveConfig(config)
   const metrics = createMetrics(live)
-  const app = createApp({
-    config,
-    live,
-    metrics,
-    logger,
-    lifecycle,
-    ...(cluster.isWorker ? { metricsText: clusterMetricsSource(metrics.registry) } : {}),
-  })
+  // Under node:cluster, /metrics answers with the whole cluster's, from the primary: one source
+  // for both listeners (its requests and replies are matched by id).
+  const fromCluster = cluster.isWorker
+    ? { metricsText: clusterMetricsSource(metrics.registry) }
+    : {}
+  const appDeps: AppDeps = { config, live, metrics, logger, lifecycle, ...fromCluster }
+  const app = createApp(appDeps)
 
   // The policy (apps, keys, callers, the JWT secret) reloads; the process settings need a restart.
   const reload = createReloader({
@@ -107,6 +106,8 @@ function start(): void {
     exitCannotListen(`usersig-service: ${text}`)
   }
   server.once('error', cannotListen)
+  // METRICS_PORT: /metrics on a listener of its own (and 404 on PORT), for a scrape network apart.
+  const metricsServer = settings.metricsPort === null ? null : listenForMetrics(settings, appDeps)
   server.listen(settings.port, settings.host, () => {
     server.off('error', cannotListen)
     const address = server.address()
@@ -129,6 +130,8 @@ function start(): void {
     for (const watcher of watchers) watcher.close()
     logger.info({ signal, delayMs: settings.shutdownDelayMs }, 'shutting down')
     setTimeout(() => {
+      metricsServer?.close()
+      metricsServer?.closeAllConnections()
       server.close(() => {
         logger.info('stopped')
         process.exit(0)
@@ -147,6 +150,24 @@ function start(): void {
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
   stopWithNpm(stop)
+}
+
+/** The /metrics listener of METRICS_PORT: the same app, serving that one operation. */
+function listenForMetrics(settings: ProcessSettings, deps: AppDeps): Server {
+  const app = createApp({ ...deps, surface: 'metrics' })
+  const server = createServer(
+    { connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS },
+    app,
+  )
+  Object.assign(server, SERVER_TIMEOUTS)
+  const port = settings.metricsPort as number
+  server.once('error', (error: Error) => {
+    const text = listenProblem(error, { ...settings, port })
+    if (text === null) throw error
+    exitCannotListen(`usersig-service: ${text.replace('set PORT', 'set METRICS_PORT')}`)
+  })
+  server.listen(port, settings.host, () => deps.logger.info({ port }, 'metrics listening'))
+  return server
 }
 
 /**

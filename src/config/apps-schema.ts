@@ -43,6 +43,15 @@ export const APPS_SCHEMA = {
         minExpire: expire,
         maxExpire: expire,
         privateMapKeyDefaultExpire: expire,
+        privateMapKeyMaxExpire: expire,
+        reservedUserIds: {
+          type: 'array',
+          uniqueItems: true,
+          maxItems: 100,
+          items: { type: 'string', minLength: 1, maxLength: 32 },
+          message:
+            'reservedUserIds must be a list of up to 100 distinct UserIDs (1 to 32 characters each)',
+        },
         userIdPolicy: {
           enum: USER_ID_POLICIES,
           message: `userIdPolicy must be one of ${USER_ID_POLICIES.join(', ')}`,

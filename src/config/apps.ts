@@ -18,8 +18,23 @@ export interface AppConfig {
   readonly minExpire: number
   readonly maxExpire: number
   readonly privateMapKeyDefaultExpire: number
+  /** A PrivateMapKey's longest validity: separate from `maxExpire`, a UserSig's. */
+  readonly privateMapKeyMaxExpire: number
   readonly userIdPolicy: UserIdPolicy
+  /**
+   * UserIDs only a caller with `usersig:issue-admin` may get tickets for: Tencent IM's App admin
+   * accounts, whose UserSig authenticates server-side REST API calls. Exact, case-sensitive.
+   */
+  readonly reservedUserIds: ReadonlySet<string>
 }
+
+const EXPIRES = [
+  'defaultExpire',
+  'minExpire',
+  'maxExpire',
+  'privateMapKeyDefaultExpire',
+  'privateMapKeyMaxExpire',
+] as const
 
 /** Past this, production warns: what Tencent's console and the official libraries allow. */
 const LONG_EXPIRE = 180 * 86_400
@@ -32,7 +47,9 @@ interface RawKey {
 }
 /** An app as the schema lets it through: its keys, and any of the optional fields. */
 type RawApp = { readonly keys: readonly RawKey[] } & Partial<
-  Omit<AppConfig, 'sdkAppId' | 'keys' | 'signingKey'>
+  Omit<AppConfig, 'sdkAppId' | 'keys' | 'signingKey' | 'reservedUserIds'> & {
+    readonly reservedUserIds: readonly string[]
+  }
 >
 
 export interface Apps {
@@ -86,7 +103,8 @@ export function readApps(source: Source, findings: Findings): Apps {
       const keys = rawKeys.map((key) => createUserSigKey(key.id, key.secret))
       // the schema requires at least one key
       const signingKey = keys[0] as UserSigKey
-      apps.set(sdkAppId, Object.freeze({ ...settled, sdkAppId, keys, signingKey }))
+      const reservedUserIds = new Set(settled.reservedUserIds)
+      apps.set(sdkAppId, Object.freeze({ ...settled, sdkAppId, keys, signingKey, reservedUserIds }))
     }
   }
   return { apps, declared: new Set(entries.map(([key]) => Number(key))) }
@@ -124,20 +142,27 @@ function checkKeys(app: RawApp, own: DocumentProblem[], where: string, findings:
 
 /** The expiry limits, once each is sound on its own: in order, and not too long for production. */
 function checkLimits(
-  limits: Omit<AppConfig, 'sdkAppId' | 'keys' | 'signingKey'>,
+  limits: Pick<AppConfig, (typeof EXPIRES)[number]>,
   own: DocumentProblem[],
   where: string,
   findings: Findings,
 ): void {
-  const names = ['defaultExpire', 'minExpire', 'maxExpire', 'privateMapKeyDefaultExpire']
-  if (own.some((p) => p.path.length === 1 || names.includes(p.path[1] as string))) return
-  if (limits.minExpire > limits.maxExpire) {
-    findings.problem(`${where}: minExpire is greater than maxExpire`)
-  } else {
-    for (const name of ['defaultExpire', 'privateMapKeyDefaultExpire'] as const) {
-      if (limits[name] < limits.minExpire || limits[name] > limits.maxExpire)
-        findings.problem(`${where}: ${name} is outside [minExpire, maxExpire]`)
-    }
+  if (own.some((p) => p.path.length === 1 || EXPIRES.includes(p.path[1] as never))) return
+  // A UserSig's expire lies in [minExpire, maxExpire], a PrivateMapKey's in
+  // [minExpire, privateMapKeyMaxExpire]; each default within its own range.
+  for (const max of ['maxExpire', 'privateMapKeyMaxExpire'] as const) {
+    if (limits.minExpire > limits[max])
+      findings.problem(`${where}: minExpire is greater than ${max}`)
+  }
+  for (const [name, max] of [
+    ['defaultExpire', 'maxExpire'],
+    ['privateMapKeyDefaultExpire', 'privateMapKeyMaxExpire'],
+  ] as const) {
+    if (
+      limits.minExpire <= limits[max] &&
+      (limits[name] < limits.minExpire || limits[name] > limits[max])
+    )
+      findings.problem(`${where}: ${name} is outside [minExpire, ${max}]`)
   }
   if (!findings.production) return
   for (const name of ['defaultExpire', 'maxExpire'] as const) {

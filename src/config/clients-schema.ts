@@ -4,6 +4,7 @@
 import { MAX_SDKAPPID } from '../usersig/index.js'
 import { SCOPES } from './defaults.js'
 import { ID_MESSAGE, ID_PATTERN, PLACEHOLDER_PATTERN } from './schema.js'
+import { MAX_USER_ID_PATTERN_LENGTH } from './user-id-pattern.js'
 
 export const MIN_TOKEN_LENGTH = 32
 
@@ -57,7 +58,19 @@ export const CLIENTS_SCHEMA = {
       rateLimitPerMinute: {
         type: 'integer',
         minimum: 1,
-        message: 'rateLimitPerMinute must be a positive integer (requests per minute, per replica)',
+        message: 'rateLimitPerMinute must be a positive integer (tickets per minute, per replica)',
+      },
+      userIdPattern: {
+        type: 'string',
+        minLength: 1,
+        maxLength: MAX_USER_ID_PATTERN_LENGTH,
+        message: `userIdPattern must be a regular expression of 1 to ${MAX_USER_ID_PATTERN_LENGTH} characters`,
+      },
+      maxPrivileges: {
+        type: 'integer',
+        minimum: 0,
+        maximum: 255,
+        message: 'maxPrivileges must be a PrivateMapKey privilege bit map from 0 to 255',
       },
     },
   },

@@ -7,6 +7,7 @@ import { weakSecret, type Findings } from './findings.js'
 import { parseDocument } from './json.js'
 import { checkDocument, compileDocument, isId } from './schema.js'
 import type { Source } from './sources.js'
+import { compileUserIdPattern, type UserIdPattern } from './user-id-pattern.js'
 
 export interface ClientConfig {
   readonly id: string
@@ -16,7 +17,14 @@ export interface ClientConfig {
   readonly scopes: ReadonlySet<Scope>
   /** This caller's own limit, or null for USERSIG_RATE_LIMIT_PER_MINUTE. */
   readonly rateLimitPerMinute: number | null
+  /** The UserIDs it may mint tickets for (the whole UserID must match), or null for any. */
+  readonly userIdPattern: UserIdPattern | null
+  /** The PrivateMapKey privileges it may grant, as a bit map (255: all). */
+  readonly maxPrivileges: number
 }
+
+/** Every PrivateMapKey privilege: a caller without `maxPrivileges` may grant them all. */
+export const ALL_PRIVILEGES = 255
 
 interface RawClient {
   readonly id: string
@@ -25,6 +33,8 @@ interface RawClient {
   readonly apps: readonly number[]
   readonly scopes: readonly Scope[]
   readonly rateLimitPerMinute?: number
+  readonly userIdPattern?: string
+  readonly maxPrivileges?: number
 }
 
 const validate = compileDocument(CLIENTS_SCHEMA)
@@ -70,6 +80,12 @@ export function readClients(
       if (tokens.has(hex)) findings.problem(`${where}: the same token is given to another client`)
       tokens.add(hex)
     }
+    let userIdPattern: UserIdPattern | null = null
+    if (raw.userIdPattern !== undefined && !own.some((p) => p.path[1] === 'userIdPattern')) {
+      const compiled = compileUserIdPattern(raw.userIdPattern)
+      if ('problem' in compiled) findings.problem(`${where}: userIdPattern ${compiled.problem}`)
+      else userIdPattern = compiled.pattern
+    }
     const granted = own.some((p) => p.path[1] === 'apps' || p.path.length === 1) ? [] : raw.apps
     for (const app of granted) {
       if (declared !== null && !declared.has(app))
@@ -83,6 +99,8 @@ export function readClients(
           apps: new Set(raw.apps),
           scopes: new Set(raw.scopes),
           rateLimitPerMinute: raw.rateLimitPerMinute ?? null,
+          userIdPattern,
+          maxPrivileges: raw.maxPrivileges ?? ALL_PRIVILEGES,
         }),
       )
     }

@@ -4,7 +4,16 @@
 import { readFileSync } from 'node:fs'
 import type { UserIdPolicy } from '../usersig/index.js'
 
-export const SCOPES = ['usersig:issue', 'usersig:verify', 'privatemapkey:issue'] as const
+/**
+ * What a caller may be granted. `usersig:issue-admin` goes with `usersig:issue` or
+ * `privatemapkey:issue`: it lets a caller mint tickets for an app's reserved UserIDs.
+ */
+export const SCOPES = [
+  'usersig:issue',
+  'usersig:verify',
+  'privatemapkey:issue',
+  'usersig:issue-admin',
+] as const
 export type Scope = (typeof SCOPES)[number]
 
 const DEFAULTS = JSON.parse(
@@ -15,7 +24,9 @@ const DEFAULTS = JSON.parse(
     minExpire: number
     maxExpire: number
     privateMapKeyDefaultExpire: number
+    privateMapKeyMaxExpire: number
     userIdPolicy: UserIdPolicy
+    reservedUserIds: string[]
   }
   development: { sdkAppId: number; keyId: string; clientId: string; scopes: Scope[] }
 }

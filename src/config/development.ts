@@ -3,7 +3,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { createUserSigKey } from '../usersig/index.js'
 import type { AppConfig } from './apps.js'
-import type { ClientConfig } from './clients.js'
+import { ALL_PRIVILEGES, type ClientConfig } from './clients.js'
 import { APP_DEFAULTS, DEVELOPMENT_DEFAULTS, type Scope } from './defaults.js'
 
 /** The generated demo app and caller token, shown once on the terminal. */
@@ -21,13 +21,21 @@ export function developmentDefault(): {
   const { sdkAppId, keyId, clientId, scopes } = DEVELOPMENT_DEFAULTS
   const token = randomBytes(24).toString('base64url')
   const key = createUserSigKey(keyId, randomBytes(32).toString('hex'))
-  const app: AppConfig = Object.freeze({ sdkAppId, keys: [key], signingKey: key, ...APP_DEFAULTS })
+  const app: AppConfig = Object.freeze({
+    sdkAppId,
+    keys: [key],
+    signingKey: key,
+    ...APP_DEFAULTS,
+    reservedUserIds: new Set(APP_DEFAULTS.reservedUserIds),
+  })
   const client: ClientConfig = Object.freeze({
     id: clientId,
     tokenSha256: createHash('sha256').update(token).digest(),
     apps: new Set([sdkAppId]),
     scopes: new Set<Scope>(scopes),
     rateLimitPerMinute: null,
+    userIdPattern: null,
+    maxPrivileges: ALL_PRIVILEGES,
   })
   return {
     apps: new Map([[sdkAppId, app]]),

@@ -12,6 +12,7 @@ export const SECRET_FILE_VARIABLES = [
   'USERSIG_APPS_FILE',
   'USERSIG_CLIENTS_FILE',
   'USERSIG_JWT_SECRET_FILE',
+  'USERSIG_METRICS_TOKEN_FILE',
 ] as const
 
 /** Warns (in production) about each secret file others may read or replace. */

@@ -21,6 +21,7 @@ export const JWT_VARIABLES = [
   'USERSIG_JWT_CLOCK_TOLERANCE',
   'USERSIG_JWKS_COOLDOWN_SECONDS',
   'USERSIG_JWKS_MAX_STALE_SECONDS',
+  'USERSIG_JWT_MAX_LIFETIME_SECONDS',
 ] as const
 
 /** The issuer's settings: from environment variables, so they change only with a restart. */
@@ -36,6 +37,8 @@ export interface JwtSettings {
   readonly jwksCooldownSeconds: number
   /** While the IdP fails, the last good JWKS keeps verifying until it is this many seconds old. */
   readonly jwksMaxStaleSeconds: number
+  /** A token's `exp - iat` may be at most this: a leaked long-lived token is refused. */
+  readonly maxLifetimeSeconds: number
 }
 
 /** What a request's JWT is checked against: the settings and, without a JWKS, the shared secret. */
@@ -71,6 +74,11 @@ const SPECS = {
     604_800,
     'must be an integer number of seconds from 0 to 604800 (7 days)',
   )({ default: 86_400 }),
+  USERSIG_JWT_MAX_LIFETIME_SECONDS: integer(
+    60,
+    604_800,
+    'must be an integer number of seconds from 60 to 604800 (7 days)',
+  )({ default: 3600 }),
 }
 
 /** Whether any JWT variable is set: JWT callers are then configured (rightly or not). */
@@ -104,6 +112,7 @@ export function readJwtSettings(env: Env, findings: Findings): JwtSettings | nul
     clockTolerance: vars.USERSIG_JWT_CLOCK_TOLERANCE,
     jwksCooldownSeconds: vars.USERSIG_JWKS_COOLDOWN_SECONDS,
     jwksMaxStaleSeconds: vars.USERSIG_JWKS_MAX_STALE_SECONDS,
+    maxLifetimeSeconds: vars.USERSIG_JWT_MAX_LIFETIME_SECONDS,
   })
 }
 

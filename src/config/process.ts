@@ -22,6 +22,8 @@ export interface ProcessSettings {
   readonly rateLimitPerMinute: number
   /** Worker processes (node:cluster); 1 runs a single process. */
   readonly workers: number
+  /** Serve /metrics on a listener of its own on this port (and not on PORT), or null. */
+  readonly metricsPort: number | null
   /** JWT callers' issuer settings, or null without JWT callers. */
   readonly jwt: JwtSettings | null
   readonly warnings: readonly ConfigWarning[]
@@ -49,6 +51,7 @@ function specs(production: boolean) {
     SHUTDOWN_TIMEOUT_MS: NON_NEGATIVE({ default: 10_000 }),
     WEB_CONCURRENCY: WORKERS({ default: 1 }),
     USERSIG_RATE_LIMIT_PER_MINUTE: NON_NEGATIVE({ default: 60_000 }),
+    METRICS_PORT: port({ default: undefined }),
   }
 }
 
@@ -70,6 +73,19 @@ export function loadProcessSettings(env: Env): ProcessSettings {
   const vars = readVariables(env, specs(production), findings)
   const jwt = readJwtSettings(env, findings)
   if (vars === null || findings.problems.length > 0) throw new ConfigError(findings.problems)
+  if (vars.METRICS_PORT !== undefined && vars.METRICS_PORT === vars.PORT)
+    throw new ConfigError(['METRICS_PORT: must differ from PORT (it takes /metrics off PORT)'])
+  if (
+    production &&
+    vars.METRICS_PORT === undefined &&
+    env.USERSIG_METRICS_TOKEN === undefined &&
+    env.USERSIG_METRICS_TOKEN_FILE === undefined
+  ) {
+    findings.warn(
+      'metrics_public',
+      '/metrics needs no token: anyone who reaches the service sees its SDKAppIDs, key ids and traffic',
+    )
+  }
   if (production && vars.USERSIG_DEBUG_ENDPOINTS) {
     findings.warn(
       'debug_endpoints_on',
@@ -87,6 +103,7 @@ export function loadProcessSettings(env: Env): ProcessSettings {
     shutdownTimeoutMs: vars.SHUTDOWN_TIMEOUT_MS,
     rateLimitPerMinute: vars.USERSIG_RATE_LIMIT_PER_MINUTE,
     workers: vars.WEB_CONCURRENCY,
+    metricsPort: vars.METRICS_PORT ?? null,
     jwt,
     warnings: Object.freeze(findings.warnings),
   })

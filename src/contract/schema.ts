@@ -15,7 +15,10 @@ export interface paths {
     put?: never
     /**
      * Issue a UserSig
-     * @description Needs scope `usersig:issue` and a grant for the SDKAppID. Signed with the app's primary (first) key.
+     * @description Needs scope `usersig:issue` and a grant for the SDKAppID. Signed with the app's primary
+     *     (first) key. A userId in the app's `reservedUserIds` (`administrator` by default) also needs
+     *     `usersig:issue-admin`; a caller with a `userIdPattern` gets tickets only for the userIds it
+     *     matches.
      */
     post: operations['issueUserSig']
     delete?: never
@@ -36,8 +39,10 @@ export interface paths {
     /**
      * Issue UserSigs for up to 1000 users of one app
      * @description Needs scope `usersig:issue` and a grant for the SDKAppID. The caller, the app and `expire`
-     *     are checked once for the whole batch; each user id is checked against the app's policy
-     *     and gets either a `userSig` or an `error`. The body may be up to 64 KiB.
+     *     are checked once for the whole batch; each user id is checked against the app's policy,
+     *     its reserved ids and the caller's `userIdPattern`, and gets either a `userSig` or an
+     *     `error`. The body may be up to 64 KiB. The batch counts its number of user ids against the
+     *     caller's rate limit, and is refused whole (429) when they do not all fit.
      */
     post: operations['issueUserSigBatch']
     delete?: never
@@ -80,7 +85,11 @@ export interface paths {
     put?: never
     /**
      * Issue a TRTC PrivateMapKey
-     * @description Needs scope `privatemapkey:issue` and a grant for the SDKAppID. Give exactly one of `roomId` and `strRoomId`.
+     * @description Needs scope `privatemapkey:issue` and a grant for the SDKAppID. Give exactly one of
+     *     `roomId` and `strRoomId`. `expire` lies within the app's `[minExpire,
+     *     privateMapKeyMaxExpire]` (a day by default), separate from a UserSig's; the privileges
+     *     must stay within the caller's `maxPrivileges`. Reserved userIds and the caller's
+     *     `userIdPattern` apply as for a UserSig.
      */
     post: operations['issuePrivateMapKey']
     delete?: never
@@ -155,7 +164,10 @@ export interface paths {
     }
     /**
      * Prometheus metrics
-     * @description Requests, latency, tickets issued and verified by outcome. Never labelled by user id or ticket.
+     * @description Requests, latency, tickets issued and verified by outcome, keys by id. Never labelled by
+     *     user id or ticket, never a secret or a hash of one. Public unless `USERSIG_METRICS_TOKEN`
+     *     (or `_FILE`) is set: then it needs `Authorization: Bearer <that token>` (401 without). With
+     *     `METRICS_PORT` it is served on that port only, and is 404 here.
      */
     get: operations['metrics']
     put?: never
@@ -244,7 +256,7 @@ export interface components {
             userId: string
             error: {
               /** @enum {string} */
-              code: 'user_id_invalid'
+              code: 'user_id_invalid' | 'user_id_reserved' | 'user_id_not_allowed'
               message: string
             }
           }
@@ -369,6 +381,9 @@ export interface components {
       | 'expire_out_of_range'
       | 'unauthorized'
       | 'forbidden'
+      | 'user_id_reserved'
+      | 'user_id_not_allowed'
+      | 'privileges_not_allowed'
       | 'not_found'
       | 'method_not_allowed'
       | 'payload_too_large'
@@ -412,7 +427,13 @@ export interface components {
         'application/problem+json': components['schemas']['Problem']
       }
     }
-    /** @description A scope is missing or the SDKAppID is not granted (`forbidden`); whether the app exists is not revealed. */
+    /**
+     * @description A scope is missing or the SDKAppID is not granted (`forbidden`; whether the app exists is
+     *     not revealed); the userId is one of the app's `reservedUserIds` and the caller lacks
+     *     `usersig:issue-admin` (`user_id_reserved`); the userId is outside the caller's
+     *     `userIdPattern` (`user_id_not_allowed`); or a PrivateMapKey asks for privileges beyond the
+     *     caller's `maxPrivileges` (`privileges_not_allowed`).
+     */
     Forbidden: {
       headers: {
         [name: string]: unknown
@@ -696,6 +717,8 @@ export interface operations {
         }
       }
       400: components['responses']['BadRequest']
+      401: components['responses']['Unauthorized']
+      404: components['responses']['NotFound']
     }
   }
   openapi: {

@@ -11,10 +11,12 @@ export type AuthFailureReason =
   | 'jwt_expired'
   | 'jwt_signature_invalid'
   | 'jwt_unknown_key' // no key of the identity provider's set has its `kid`
-  | 'jwt_claim_invalid' // iss, aud, nbf, iat, or a required claim missing
-  | 'jwt_lifetime_too_long'
+  | 'jwt_claim_invalid' // iss, aud, nbf, a required claim missing, a narrowing claim invalid
+  | 'jwt_lifetime_too_long' // exp - iat over USERSIG_JWT_MAX_LIFETIME_SECONDS
+  | 'jwt_issued_in_future' // iat ahead of the clock, beyond the tolerance
   | 'jwt_subject_invalid'
   | 'jwt_malformed' // not a JWS, an algorithm refused
+  | 'metrics_token' // GET /metrics without the USERSIG_METRICS_TOKEN
 
 /** A 401 that knows why, for the log. */
 export class AuthenticationFailed extends ServiceError {

@@ -1,6 +1,7 @@
 // Caller authentication (static bearer tokens or JWTs) and authorisation (scopes and SDKAppIDs).
 import { hash, timingSafeEqual } from 'node:crypto'
 import type { AppConfig, ClientConfig, Config, JwtConfig, Scope } from '../config/index.js'
+import type { UserIdPattern } from '../config/user-id-pattern.js'
 import { ServiceError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import {
@@ -22,6 +23,10 @@ export interface Caller {
   readonly issuer: string | null
   /** Tickets per minute, or null for the configured default. */
   readonly rateLimitPerMinute: number | null
+  /** The UserIDs it may mint tickets for, or null for any the app's policy allows. */
+  readonly userIdPattern: UserIdPattern | null
+  /** The PrivateMapKey privileges it may grant, as a bit map (255: all). */
+  readonly maxPrivileges: number
 }
 
 // The scheme is case-insensitive (RFC 9110 section 11.1); the token is not.
@@ -29,10 +34,13 @@ const BEARER = /^Bearer +([\x21-\x7e]{1,4096})$/i
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
 
 /** Authenticates one request's `Authorization` header against its configuration. */
-export type Authenticator = (
+export type Authenticator = ((
   config: Config,
   authorization: string | undefined,
-) => Caller | Promise<Caller>
+) => Caller | Promise<Caller>) & {
+  /** GET /metrics: throws 401 unless the header carries USERSIG_METRICS_TOKEN (when one is set). */
+  readonly metrics: (config: Config, authorization: string | undefined) => void
+}
 
 export interface AuthenticatorOptions {
   /**
@@ -66,7 +74,7 @@ export function createAuthenticator(options: AuthenticatorOptions = {}): Authent
     if (error instanceof AuthenticationFailed) noteFailure(error.reason)
     throw error
   }
-  return function authenticate(config, authorization) {
+  const authenticate = function authenticate(config: Config, authorization: string | undefined) {
     const token = BEARER.exec(authorization ?? '')?.[1]
     if (token === undefined) return refuse('no_token')
     // Static tokens first: a hash compare is cheap, and a static token may look like a JWT.
@@ -80,6 +88,15 @@ export function createAuthenticator(options: AuthenticatorOptions = {}): Authent
     }
     return verify(token).catch(noted)
   }
+  const metrics = (config: Config, authorization: string | undefined): void => {
+    const expected = config.policy.metricsTokenSha256
+    if (expected === null) return
+    const token = BEARER.exec(authorization ?? '')?.[1]
+    // Hashed first, so the compare is of equal lengths and in constant time.
+    if (token === undefined || !timingSafeEqual(hash('sha256', token, 'buffer'), expected))
+      refuse('metrics_token')
+  }
+  return Object.assign(authenticate, { metrics })
 }
 
 /**
@@ -108,6 +125,8 @@ function callerOf(client: ClientConfig): Caller {
       via: 'static',
       issuer: null,
       rateLimitPerMinute: client.rateLimitPerMinute,
+      userIdPattern: client.userIdPattern,
+      maxPrivileges: client.maxPrivileges,
     })
     staticCallers.set(client, caller)
   }

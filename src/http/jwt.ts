@@ -2,6 +2,8 @@
 // onto the same grant model as static clients (subject -> id, scope -> scopes, sdkappids -> apps).
 import { errors, jwtVerify, type JWTPayload } from 'jose'
 import { SCOPES, type JwtConfig, type Scope } from '../config/index.js'
+import { ALL_PRIVILEGES } from '../config/clients.js'
+import { compileUserIdPattern, type UserIdPattern } from '../config/user-id-pattern.js'
 import { ServiceError } from '../errors.js'
 import { AuthenticationFailed, type AuthFailureReason } from './auth-failures.js'
 import type { Caller } from './authenticate.js'
@@ -44,7 +46,7 @@ export function createJwtVerifier(
     audience: jwt.audience,
     algorithms: [...jwt.algorithms],
     clockTolerance: jwt.clockTolerance,
-    requiredClaims: ['exp', 'sub'],
+    requiredClaims: ['exp', 'iat', 'sub'],
   }
   return async function verifyCallerJwt(token) {
     let payload: JWTPayload
@@ -64,8 +66,48 @@ export function createJwtVerifier(
       // A published key jose cannot use (a private key, a malformed JWK): the IdP's fault.
       throw new ServiceError('auth_unavailable', undefined, { cause: error })
     }
+    checkLifetime(payload, jwt, deps.now())
     return callerFromClaims(payload)
   }
+}
+
+/**
+ * A token lives at most USERSIG_JWT_MAX_LIFETIME_SECONDS from its `iat`, and is not issued in the
+ * future (beyond the clock tolerance): a leaked token with `exp` in 30 years, or minted ahead of
+ * time, is refused. jose has checked that `iat` and `exp` are numbers.
+ */
+function checkLifetime(payload: JWTPayload, jwt: JwtConfig, nowMs: number): void {
+  const iat = payload.iat as number
+  const exp = payload.exp as number
+  if (iat > nowMs / 1000 + jwt.clockTolerance)
+    throw new AuthenticationFailed('jwt_issued_in_future')
+  if (exp - iat > jwt.maxLifetimeSeconds) throw new AuthenticationFailed('jwt_lifetime_too_long')
+}
+
+/** The claims that narrow a JWT caller's grant, as static clients' fields do. */
+export const USER_PATTERN_CLAIM = 'usersig_user_pattern'
+export const MAX_PRIVILEGES_CLAIM = 'usersig_max_privileges'
+
+// Patterns are compiled once per distinct source: an IdP gives each caller the same one.
+const PATTERNS_REMEMBERED = 256
+const patterns = new Map<string, UserIdPattern>()
+
+function patternOf(claim: unknown): UserIdPattern | null {
+  if (claim === undefined) return null
+  const cached = typeof claim === 'string' ? patterns.get(claim) : undefined
+  if (cached !== undefined) return cached
+  const compiled = compileUserIdPattern(claim)
+  if ('problem' in compiled) throw new AuthenticationFailed('jwt_claim_invalid')
+  if (patterns.size >= PATTERNS_REMEMBERED) patterns.clear()
+  patterns.set(compiled.pattern.source, compiled.pattern)
+  return compiled.pattern
+}
+
+function maxPrivilegesOf(claim: unknown): number {
+  if (claim === undefined) return ALL_PRIVILEGES
+  if (typeof claim !== 'number' || !Number.isInteger(claim) || claim < 0 || claim > ALL_PRIVILEGES)
+    throw new AuthenticationFailed('jwt_claim_invalid')
+  return claim
 }
 
 function callerFromClaims(payload: JWTPayload): Caller {
@@ -91,5 +133,8 @@ function callerFromClaims(payload: JWTPayload): Caller {
     via: 'jwt',
     issuer: payload.iss as string,
     rateLimitPerMinute: null,
+    // An invalid narrowing claim refuses the token: it must never widen the grant by being ignored.
+    userIdPattern: patternOf(payload[USER_PATTERN_CLAIM]),
+    maxPrivileges: maxPrivilegesOf(payload[MAX_PRIVILEGES_CLAIM]),
   }
 }

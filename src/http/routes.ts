@@ -46,11 +46,14 @@ interface RouteOptions<O extends OperationId> {
   readonly cost?: (body: RequestBody<O>) => number
 }
 
-/** One operation's route. `auth` must say what openapi.yaml's `security` says. */
+/**
+ * One operation's route. `auth` must say what openapi.yaml's `security` says: `bearer` (a caller),
+ * or none; `metrics` is none unless USERSIG_METRICS_TOKEN is set, then that token.
+ */
 export type Route<O extends OperationId> = RouteOptions<O> &
   (
     | { readonly auth: 'bearer'; readonly handler: Handler<O, Caller> }
-    | { readonly auth: 'none'; readonly handler: Handler<O, null> }
+    | { readonly auth: 'none' | 'metrics'; readonly handler: Handler<O, null> }
   )
 
 /** Every operation of openapi.yaml has a route: `tsc` fails on one missing. */
@@ -78,7 +81,7 @@ export function createRoutes(deps: RouteDeps): RouteTable {
     debugPage: { auth: 'none', handler: debugPage() },
     liveness: { auth: 'none', handler: liveness },
     readiness: { auth: 'none', handler: readiness(deps) },
-    metrics: { auth: 'none', handler: metrics(deps) },
+    metrics: { auth: 'metrics', handler: metrics(deps) },
     openapi: { auth: 'none', handler: openapiDocument() },
   }
 }

@@ -55,7 +55,7 @@ export interface Mount {
  * operation; here they are all one shape.
  */
 export interface FrontDoorRoute {
-  readonly auth: 'bearer' | 'none'
+  readonly auth: 'bearer' | 'none' | 'metrics'
   readonly bodyLimit?: number
   cost?(body: never): number
   // Method syntax: a handler typed for one operation is one of these.
@@ -71,6 +71,8 @@ export interface FrontDoorDeps {
   readonly contract: Contract
   /** By operationId: exactly the operations of `contract`. */
   readonly routes: Readonly<Record<string, FrontDoorRoute>>
+  /** The operations this listener serves (all by default); the others are absent here (404). */
+  readonly serves?: (operationId: string) => boolean
   readonly mounts: readonly Mount[]
   readonly live: LiveConfig
   readonly lifecycle: Lifecycle
@@ -125,7 +127,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/
 export function createFrontDoor(deps: FrontDoorDeps): FrontDoor {
   const { contract, live, lifecycle, logger, metrics, validateResponses } = deps
   const linger = deps.linger ?? LINGER_BUDGET
-  const resources = compileRoutes(contract, deps.routes)
+  const resources = compileRoutes(contract, deps.routes, deps.serves ?? (() => true))
   // First segments ("/usersig") under which every path needs a token, known route or not: an
   // unknown path or method there tells nothing without one.
   const guardedPrefixes = new Set(
@@ -162,6 +164,8 @@ export function createFrontDoor(deps: FrontDoorDeps): FrontDoor {
       x.route = served.path
     }
     let caller: Caller | null = null
+    if (served?.route.auth === 'metrics')
+      deps.authenticate.metrics(config, req.headers.authorization)
     if (guarded) {
       caller = await deps.authenticate(config, req.headers.authorization)
       // Every authenticated request costs at least one (a flood of refused requests is limited too).
@@ -356,7 +360,9 @@ export function createFrontDoor(deps: FrontDoorDeps): FrontDoor {
     frontDoor(req, res)
   }
   const routes = [
-    ...contract.operations.map((op) => `${op.method} ${op.path}`),
+    ...contract.operations
+      .filter((op) => deps.serves?.(op.operationId) ?? true)
+      .map((op) => `${op.method} ${op.path}`),
     ...deps.mounts.map((mount) => `GET ${mount.prefix}/*`),
   ].sort()
   return Object.assign(frontDoor, { checkContinue, routes })
@@ -379,6 +385,7 @@ interface Resource {
 function compileRoutes(
   contract: Contract,
   routes: Readonly<Record<string, FrontDoorRoute>>,
+  serves: (operationId: string) => boolean,
 ): ReadonlyMap<string, Resource> {
   const problems: string[] = []
   const byPath = new Map<string, Map<string, Served>>()
@@ -401,7 +408,8 @@ function compileRoutes(
       bodyLimit: route.bodyLimit ?? BODY_LIMIT_BYTES,
     }
     const path = op.path.toLowerCase()
-    byPath.set(path, (byPath.get(path) ?? new Map()).set(op.method, served))
+    if (serves(op.operationId))
+      byPath.set(path, (byPath.get(path) ?? new Map()).set(op.method, served))
   }
   const known = new Set(contract.operations.map((op) => op.operationId))
   for (const id of Object.keys(routes)) {

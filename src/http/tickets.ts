@@ -30,6 +30,21 @@ interface Issuance {
   readonly now: number
 }
 
+/** The expire limits of one ticket kind: its default and its longest. */
+interface ExpireLimits {
+  readonly defaultExpire: (app: AppConfig) => number
+  readonly maxExpire: (app: AppConfig) => number
+}
+
+const USERSIG_LIMITS: ExpireLimits = {
+  defaultExpire: (app) => app.defaultExpire,
+  maxExpire: (app) => app.maxExpire,
+}
+const PRIVATE_MAP_KEY_LIMITS: ExpireLimits = {
+  defaultExpire: (app) => app.privateMapKeyDefaultExpire,
+  maxExpire: (app) => app.privateMapKeyMaxExpire,
+}
+
 /**
  * Authorises the caller for the app and settles the expire (never clamped): the checks every
  * ticket kind shares.
@@ -38,13 +53,14 @@ function admit(
   deps: TicketDeps,
   request: TicketRequest<{ sdkAppId: number; expire?: number | undefined }>,
   scope: Scope,
-  defaultExpire: (app: AppConfig) => number,
+  limits: ExpireLimits,
 ): Issuance {
   const { body } = request
   const app = authorizedApp(request.caller, scope, body.sdkAppId, request.config)
-  const expire = body.expire ?? defaultExpire(app)
-  if (expire < app.minExpire || expire > app.maxExpire) {
-    const message = `expire must be from ${app.minExpire} to ${app.maxExpire} seconds for this SDKAppID`
+  const expire = body.expire ?? limits.defaultExpire(app)
+  const max = limits.maxExpire(app)
+  if (expire < app.minExpire || expire > max) {
+    const message = `expire must be from ${app.minExpire} to ${max} seconds for this SDKAppID`
     throw new ServiceError('expire_out_of_range', message, {
       errors: [{ field: '/expire', message }],
     })
@@ -52,14 +68,38 @@ function admit(
   return { app, expire, now: deps.clock() }
 }
 
-/** Throws 400 unless the app's policy allows the user id. */
-function checkUserIdOf(app: AppConfig, userId: string): void {
-  const problem = checkUserId(userId, app.userIdPolicy)
-  if (problem !== null) {
-    throw new ServiceError('user_id_invalid', problem, {
-      errors: [{ field: '/userId', message: problem }],
+/**
+ * Why this caller may not have a ticket for `userId` of this app, or null: outside the app's
+ * policy (400), one of its reserved accounts without `usersig:issue-admin` (403), or outside the
+ * caller's own user-id pattern (403). In that order, so a malformed id is never reported as
+ * merely not granted.
+ */
+function userIdRefusal(app: AppConfig, caller: Caller, userId: string): ServiceError | null {
+  const invalid = checkUserId(userId, app.userIdPolicy)
+  if (invalid !== null) {
+    return new ServiceError('user_id_invalid', invalid, {
+      errors: [{ field: '/userId', message: invalid }],
     })
   }
+  if (app.reservedUserIds.has(userId) && !caller.scopes.has('usersig:issue-admin')) {
+    return new ServiceError(
+      'user_id_reserved',
+      'This userId is reserved for admin use in this SDKAppID: it needs the scope usersig:issue-admin.',
+    )
+  }
+  if (caller.userIdPattern !== null && !caller.userIdPattern.matches(userId)) {
+    return new ServiceError(
+      'user_id_not_allowed',
+      "This userId is outside this caller's userIdPattern.",
+    )
+  }
+  return null
+}
+
+/** Throws unless this caller may have a ticket for `userId` of this app. */
+function checkUserIdFor(app: AppConfig, caller: Caller, userId: string): void {
+  const refusal = userIdRefusal(app, caller, userId)
+  if (refusal !== null) throw refusal
 }
 
 /**
@@ -117,9 +157,9 @@ function recordIssue(
 export function issueUserSig(deps: TicketDeps): Handler<'issueUserSig', Caller> {
   return function issueUserSigHandler(request) {
     const { body } = request
-    const issuance = admit(deps, request, 'usersig:issue', (app) => app.defaultExpire)
+    const issuance = admit(deps, request, 'usersig:issue', USERSIG_LIMITS)
     const { app, expire, now } = issuance
-    checkUserIdOf(app, body.userId)
+    checkUserIdFor(app, request.caller, body.userId)
     const userSig = signUserSig(
       { sdkAppId: app.sdkAppId, userId: body.userId, expire, now },
       app.signingKey,
@@ -137,14 +177,15 @@ export function issueUserSig(deps: TicketDeps): Handler<'issueUserSig', Caller> 
 export function issueUserSigBatch(deps: TicketDeps): Handler<'issueUserSigBatch', Caller> {
   return function issueUserSigBatchHandler(request) {
     const { body } = request
-    const issuance = admit(deps, request, 'usersig:issue', (app) => app.defaultExpire)
+    const issuance = admit(deps, request, 'usersig:issue', USERSIG_LIMITS)
     const { app, expire, now } = issuance
     const sign = userSigSigner({ sdkAppId: app.sdkAppId, expire, now }, app.signingKey)
     const issuedTo: string[] = []
     const results = body.userIds.map((userId) => {
-      const problem = checkUserId(userId, app.userIdPolicy)
-      if (problem !== null) {
-        return { userId, error: { code: 'user_id_invalid' as const, message: problem } }
+      const refusal = userIdRefusal(app, request.caller, userId)
+      if (refusal !== null) {
+        const code = refusal.code as 'user_id_invalid' | 'user_id_reserved' | 'user_id_not_allowed'
+        return { userId, error: { code, message: refusal.message } }
       }
       issuedTo.push(userId)
       return { userId, userSig: sign(userId) }
@@ -173,14 +214,17 @@ export function issueUserSigBatch(deps: TicketDeps): Handler<'issueUserSigBatch'
 export function issuePrivateMapKey(deps: TicketDeps): Handler<'issuePrivateMapKey', Caller> {
   return function issuePrivateMapKeyHandler(request) {
     const { body } = request
-    const issuance = admit(
-      deps,
-      request,
-      'privatemapkey:issue',
-      (app) => app.privateMapKeyDefaultExpire,
-    )
+    const issuance = admit(deps, request, 'privatemapkey:issue', PRIVATE_MAP_KEY_LIMITS)
     const { app, expire, now } = issuance
-    checkUserIdOf(app, body.userId)
+    checkUserIdFor(app, request.caller, body.userId)
+    const privileges = privilegeMap(body.privileges)
+    const beyond = privileges & ~request.caller.maxPrivileges
+    if (beyond !== 0) {
+      throw new ServiceError(
+        'privileges_not_allowed',
+        `This caller may grant at most ${privilegeNames(request.caller.maxPrivileges).join(', ') || 'no privileges'}; not ${privilegeNames(beyond).join(', ')}.`,
+      )
+    }
     // openapi.yaml requires exactly one of the two.
     const room: { roomId: number } | { strRoomId: string } =
       body.roomId !== undefined ? { roomId: body.roomId } : { strRoomId: body.strRoomId as string }
@@ -205,7 +249,6 @@ export function issuePrivateMapKey(deps: TicketDeps): Handler<'issuePrivateMapKe
       }
       throw error
     }
-    const privileges = privilegeMap(body.privileges)
     const shared = recordIssue(deps, request, 'privatemapkey', issuance, {
       userId: body.userId,
       ...room,

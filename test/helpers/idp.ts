@@ -98,15 +98,19 @@ export async function signJwt(
     sub = 'chat-backend',
     exp = unixNow() + 300,
     nbf,
+    iat = unixNow(),
   }: Record<string, unknown> = {},
 ): Promise<string> {
-  const jwt = new SignJWT({ scope: 'usersig:issue usersig:verify', sdkappids: [APP_A], ...claims })
-    .setProtectedHeader(header)
-    .setIssuedAt()
+  const jwt = new SignJWT({
+    scope: 'usersig:issue usersig:verify',
+    sdkappids: [APP_A],
+    ...claims,
+  }).setProtectedHeader(header)
   if (iss !== null) jwt.setIssuer(iss as string)
   if (aud !== null) jwt.setAudience(aud as string)
   if (sub !== null) jwt.setSubject(sub as string)
   if (exp !== null) jwt.setExpirationTime(exp as number)
   if (nbf !== undefined) jwt.setNotBefore(nbf as number)
+  if (iat !== null) jwt.setIssuedAt(iat as number)
   return jwt.sign(key)
 }

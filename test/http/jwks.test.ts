@@ -32,12 +32,17 @@ async function until(check: () => boolean, what: string): Promise<void> {
 const issue = (app: Parameters<typeof post>[0], bearer: string) =>
   post(app, '/usersig', bearer, { sdkAppId: APP_A, userId: 'alice', expire: 3600 })
 
+// The tokens below live 3 days, for a clock moved by up to a day: allowed here (at most 7 days).
+const LONG_LIVED = { USERSIG_JWT_MAX_LIFETIME_SECONDS: '604800' }
+
 let idp: Idp
 let k1: Awaited<ReturnType<typeof keyPair>>
 /** Signed by k1, which the IdP publishes. */
 let good: string
 /** JWT-shaped and well signed, by a key the IdP never published (an unknown kid). */
 let bad: string
+/** Like `good`, issued two hours ago: for a clock set back. */
+let early: string
 
 beforeAll(async () => {
   k1 = await keyPair('k1')
@@ -46,6 +51,12 @@ beforeAll(async () => {
   const exp = unixNow() + 3 * 86_400
   good = await signJwt(k1.privateKey, { alg: 'RS256', kid: 'k1' }, {}, { exp })
   bad = await signJwt(stranger.privateKey, { alg: 'RS256', kid: 'stranger' }, {}, { exp })
+  early = await signJwt(
+    k1.privateKey,
+    { alg: 'RS256', kid: 'k1' },
+    {},
+    { exp, iat: unixNow() - 7200 },
+  )
 })
 beforeEach(async () => {
   idp = await startIdp([k1.jwk])
@@ -56,7 +67,7 @@ describe('through the service (real clock, 1 s cooldown)', () => {
   const COOLDOWN_MS = 1000
   /** The most fetches that may start in `elapsedMs` at one per cooldown. */
   const allowedFetches = (elapsedMs: number) => 1 + Math.floor(elapsedMs / COOLDOWN_MS)
-  const env = () => jwksEnv(idp.url, { USERSIG_JWKS_COOLDOWN_SECONDS: '1' })
+  const env = () => jwksEnv(idp.url, { USERSIG_JWKS_COOLDOWN_SECONDS: '1', ...LONG_LIVED })
 
   test('the IdP answering 500: 50 unknown-kid tokens and 50 good ones make at most one fetch per cooldown; good callers keep getting through', async () => {
     const app = buildApp({ env: env() })
@@ -135,7 +146,7 @@ describe('through the authenticator (a moved clock, a 30 s cooldown, logs captur
       NODE_ENV: 'test',
       USERSIG_APPS: JSON.stringify(USERSIG_APPS),
       USERSIG_CLIENTS: JSON.stringify(USERSIG_CLIENTS),
-      ...jwksEnv(url, { USERSIG_JWKS_COOLDOWN_SECONDS: cooldown }),
+      ...jwksEnv(url, { USERSIG_JWKS_COOLDOWN_SECONDS: cooldown, ...LONG_LIVED }),
     })
     if (maxStaleSeconds === undefined) return config
     const jwt: JwtConfig = {
@@ -316,13 +327,13 @@ describe('through the authenticator (a moved clock, a 30 s cooldown, logs captur
 
   test('a clock set back an hour: the set still verifies, and a refetch is not held off for the hour', async () => {
     const config = configFor(idp.url)
-    expect(await outcome(config, good)).toBe('chat-backend')
+    expect(await outcome(config, early)).toBe('chat-backend')
     idp.mode = 'fail'
     at -= 3600_000
-    expect(await outcome(config, good)).toBe('chat-backend')
+    expect(await outcome(config, early)).toBe('chat-backend')
     await until(() => failureLines().length === 1, 'the refetch')
     expect(idp.hits).toBe(2)
-    expect(await outcome(config, good)).toBe('chat-backend')
+    expect(await outcome(config, early)).toBe('chat-backend')
     expect(idp.hits).toBe(2) // and the cooldown holds from the new time on
   })
 

@@ -1,11 +1,14 @@
 // Health, readiness, metrics, the served contract and docs; helmet headers and X-Request-Id on
 // every response.
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { connect } from 'node:net'
 import request from 'supertest'
 import { parse } from 'yaml'
+import { createApp } from '../../src/app.js'
+import { loadConfig } from '../../src/config/index.js'
+import { createLogger } from '../../src/logger.js'
 import { signUserSig } from '../../src/usersig/index.js'
 import {
   ALL_SECRETS,
@@ -13,11 +16,15 @@ import {
   APP_A,
   APP_B,
   buildApp,
+  expectProblem,
+  expectUnauthorized,
   KEYS,
   NOW,
   post,
   SECRETS,
   TOKENS,
+  USERSIG_APPS,
+  USERSIG_CLIENTS,
 } from '../helpers/http.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
@@ -386,5 +393,48 @@ describe('X-Request-Id', () => {
     } finally {
       await new Promise((resolve) => server.close(resolve))
     }
+  })
+})
+
+describe('/metrics closed: USERSIG_METRICS_TOKEN, or METRICS_PORT', () => {
+  const metricsToken = randomBytes(32).toString('base64url')
+
+  test('with a metrics token: 401 without it or with another, 200 with it', async () => {
+    const built = buildApp({ env: { USERSIG_METRICS_TOKEN: metricsToken } })
+    expectUnauthorized(await request(built.app).get('/metrics'))
+    expectUnauthorized(
+      await request(built.app).get('/metrics').set('Authorization', `Bearer ${TOKENS.chat}`),
+    )
+    const res = await request(built.app)
+      .get('/metrics')
+      .set('Authorization', `Bearer ${metricsToken}`)
+    expect(res.status).toBe(200)
+    expect(res.text).toContain('usersig_key_info')
+    expect(built.logs()).toContainEqual(
+      expect.objectContaining({ audit: 'auth.failed', reason: 'metrics_token' }),
+    )
+    expect(built.logLines.join('\n')).not.toContain(metricsToken)
+    // the rest is as it was
+    expect((await request(built.app).get('/healthz')).status).toBe(200)
+  })
+
+  test('with METRICS_PORT: 404 on the main listener; the metrics listener serves /metrics only', async () => {
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      USERSIG_APPS: JSON.stringify(USERSIG_APPS),
+      USERSIG_CLIENTS: JSON.stringify(USERSIG_CLIENTS),
+      METRICS_PORT: '9100',
+    })
+    const logger = createLogger('silent')
+    const main = createApp({ config, logger, validateResponses: true })
+    const scrape = createApp({ config, logger, validateResponses: true, surface: 'metrics' })
+
+    expectProblem(await request(main).get('/metrics'), 404, 'not_found')
+    expect((await request(main).get('/healthz')).status).toBe(200)
+    expect((await request(scrape).get('/metrics')).status).toBe(200)
+    expectProblem(await request(scrape).get('/healthz'), 404, 'not_found')
+    expectProblem(await request(scrape).get('/docs/'), 404, 'not_found')
+    expect(scrape.routes).toEqual(['GET /metrics'])
+    expect(main.routes).not.toContain('GET /metrics')
   })
 })

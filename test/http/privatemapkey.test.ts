@@ -220,20 +220,36 @@ describe('POST /privatemapkey refuses', () => {
     },
   )
 
-  test('an expire outside the app range -> 400 expire_out_of_range', async () => {
-    const message = 'expire must be from 300 to 604800 seconds for this SDKAppID'
+  test.each([299, 86_401, 604_800])(
+    'expire %d, outside [minExpire, privateMapKeyMaxExpire] -> 400 expire_out_of_range',
+    async (expire) => {
+      // A PrivateMapKey's ceiling is its own (a day by default), not a UserSig's (7 days here).
+      const message = 'expire must be from 300 to 86400 seconds for this SDKAppID'
+      const res = await issue({
+        sdkAppId: APP_A,
+        userId: 'alice',
+        roomId: 1,
+        privileges: 1,
+        expire,
+      })
+
+      expectProblem(res, 400, 'expire_out_of_range', {
+        detail: message,
+        errors: [{ field: '/expire', message }],
+      })
+    },
+  )
+
+  test('expire 86400, the default privateMapKeyMaxExpire, is issued as asked', async () => {
     const res = await issue({
       sdkAppId: APP_A,
       userId: 'alice',
       roomId: 1,
       privileges: 1,
-      expire: 299,
+      expire: 86_400,
     })
-
-    expectProblem(res, 400, 'expire_out_of_range', {
-      detail: message,
-      errors: [{ field: '/expire', message }],
-    })
+    expect(res.status).toBe(200)
+    expect(res.body.expire).toBe(86_400)
   })
 
   test('a userId outside the strict policy -> 400 user_id_invalid', async () => {

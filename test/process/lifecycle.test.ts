@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startService, waitForOutput, type Service } from '../helpers/process.js'
+import { freePort, startService, waitForOutput, type Service } from '../helpers/process.js'
 
 const secret = randomBytes(32).toString('hex')
 const token = randomBytes(24).toString('base64url')
@@ -97,11 +97,32 @@ test('production: the start line says what runs, and each warning is logged once
     .map((line) => JSON.parse(line) as { warning?: string; level: number })
     .filter((line) => line.warning !== undefined)
   expect(warnings.map((line) => [line.warning, line.level])).toEqual([
+    ['metrics_public', 40],
     ['debug_endpoints_on', 40],
     ['plaintext_token', 40],
   ])
   expect(running.stdout + running.stderr).not.toContain(secret)
   expect(running.stdout + running.stderr).not.toContain(token)
+})
+
+test('METRICS_PORT: /metrics on a listener of its own, 404 on PORT; both close on SIGTERM', async () => {
+  const metricsPort = await freePort()
+  running = await startService({
+    ...configured,
+    NODE_ENV: 'production',
+    METRICS_PORT: String(metricsPort),
+  })
+  await waitForOutput(running, (s) => s.stdout.includes('"msg":"metrics listening"'))
+  const scraped = await fetch(`http://127.0.0.1:${metricsPort}/metrics`)
+  expect(scraped.status).toBe(200)
+  expect(await scraped.text()).toContain('usersig_key_info{sdkappid="1400000000",key_id="k1"')
+  expect((await fetch(`${running.url}/metrics`)).status).toBe(404)
+  expect((await fetch(`http://127.0.0.1:${metricsPort}/healthz`)).status).toBe(404)
+  expect((await fetch(`${running.url}/healthz`)).status).toBe(200)
+  expect(running.stdout).not.toContain('"warning":"metrics_public"')
+  running.child.kill('SIGTERM')
+  expect(await running.exited).toBe(0)
+  running = undefined
 })
 
 describe('a listen address that is taken: one line naming PORT and HOST, exit 1', () => {

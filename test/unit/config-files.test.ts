@@ -150,7 +150,7 @@ describe('files named by *_FILE variables', () => {
     ])
     const unknownScope = [{ ...clients[0], scopes: ['usersig:admin'] }]
     expect(problems(withFiles(JSON.stringify(apps), JSON.stringify(unknownScope)))).toEqual([
-      'USERSIG_CLIENTS_FILE: client "backend": unknown scope "usersig:admin"; known: usersig:issue, usersig:verify, privatemapkey:issue',
+      'USERSIG_CLIENTS_FILE: client "backend": unknown scope "usersig:admin"; known: usersig:issue, usersig:verify, privatemapkey:issue, usersig:issue-admin',
     ])
   })
 

@@ -28,6 +28,7 @@ const production = {
   NODE_ENV: 'production',
   USERSIG_APPS: app([{ id: 'k1', secret }]),
   USERSIG_CLIENTS: hashedClients,
+  USERSIG_METRICS_TOKEN: randomBytes(32).toString('base64url'),
 }
 
 function problems(env: Record<string, string>): string[] {
@@ -116,6 +117,20 @@ describe('refused in production, warned about elsewhere', () => {
 })
 
 describe('warned about in production, once at start and on each reload', () => {
+  test('/metrics public: neither USERSIG_METRICS_TOKEN nor METRICS_PORT', () => {
+    const withoutToken: Record<string, string> = { ...production }
+    delete withoutToken.USERSIG_METRICS_TOKEN
+    expect(warnings(withoutToken)).toEqual([
+      {
+        warning: 'metrics_public',
+        message:
+          '/metrics needs no token: anyone who reaches the service sees its SDKAppIDs, key ids and traffic',
+      },
+    ])
+    expect(warnings({ ...withoutToken, METRICS_PORT: '9100' })).toEqual([])
+    expect(warnings({ ...withoutToken, NODE_ENV: 'development' })).toEqual([])
+  })
+
   test('debug endpoints on', () => {
     expect(warnings({ ...production, USERSIG_DEBUG_ENDPOINTS: 'true' })).toEqual([
       {

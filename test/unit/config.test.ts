@@ -212,12 +212,12 @@ describe('loadConfig', () => {
     [
       'an unknown scope',
       [{ ...clients[0], scopes: ['usersig:admin'] }],
-      'USERSIG_CLIENTS: client "backend": unknown scope "usersig:admin"; known: usersig:issue, usersig:verify, privatemapkey:issue',
+      'USERSIG_CLIENTS: client "backend": unknown scope "usersig:admin"; known: usersig:issue, usersig:verify, privatemapkey:issue, usersig:issue-admin',
     ],
     [
       'no scopes',
       [{ ...clients[0], scopes: [] }],
-      'USERSIG_CLIENTS: client "backend": scopes must be a non-empty list of usersig:issue, usersig:verify, privatemapkey:issue',
+      'USERSIG_CLIENTS: client "backend": scopes must be a non-empty list of usersig:issue, usersig:verify, privatemapkey:issue, usersig:issue-admin',
     ],
     [
       'a token shared by two clients',
@@ -233,7 +233,7 @@ describe('loadConfig', () => {
     [
       'a zero rate limit',
       [{ ...clients[0], rateLimitPerMinute: 0 }],
-      'USERSIG_CLIENTS: client "backend": rateLimitPerMinute must be a positive integer (requests per minute, per replica)',
+      'USERSIG_CLIENTS: client "backend": rateLimitPerMinute must be a positive integer (tickets per minute, per replica)',
     ],
   ]
   test.each(badClients)(

@@ -11,6 +11,8 @@ import { createReloader, readRecorded } from '../../src/reload.js'
 const APP = 1400000000
 const env = {
   NODE_ENV: 'production',
+  // /metrics on its own listener: no metrics_public warning in these tests
+  METRICS_PORT: '9100',
   USERSIG_APPS_FILE: '/run/secrets/usersig/apps.json',
   USERSIG_CLIENTS_FILE: '/run/secrets/usersig/clients.json',
 }
