@@ -1,7 +1,7 @@
 // Leak test: drive traffic across every endpoint, successes and failures, with a debug-level logger
 // capturing every line; then no log line and no response (but a ticket's own issuing response)
 // may hold a secret, a caller token (or its hash) or a ticket, and every issue is audited.
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import request from 'supertest'
 import { signPrivateMapKey, signUserSig } from '../../src/usersig/index.js'
 import {
@@ -19,6 +19,7 @@ import {
   ticketJson,
   TOKENS,
   UNKNOWN_APP,
+  USERSIG_CLIENTS,
   type TestApp,
 } from '../helpers/http.js'
 
@@ -27,7 +28,28 @@ const main = buildApp({ logLevel: 'debug' })
 const later = buildApp({ logLevel: 'debug', clock: () => NOW + 86_401 })
 /** Debug endpoints off. */
 const off = buildApp({ logLevel: 'debug', env: { USERSIG_DEBUG_ENDPOINTS: 'false' } })
-const APPS: readonly TestApp[] = [main, later, off]
+/** A caller narrowed by a user-id pattern and a privilege map, and /metrics behind a token. */
+const GAME_TOKEN = randomBytes(32).toString('base64url')
+const METRICS_TOKEN = randomBytes(32).toString('base64url')
+const narrow = buildApp({
+  logLevel: 'debug',
+  env: {
+    USERSIG_CLIENTS: JSON.stringify([
+      ...USERSIG_CLIENTS,
+      {
+        id: 'game-backend',
+        token: GAME_TOKEN,
+        apps: [APP_A],
+        scopes: ['usersig:issue', 'privatemapkey:issue'],
+        userIdPattern: 'player_[0-9]+',
+        maxPrivileges: 6,
+      },
+    ]),
+    USERSIG_METRICS_TOKEN: METRICS_TOKEN,
+  },
+})
+const APPS: readonly TestApp[] = [main, later, off, narrow]
+const TOKENS_HERE = [...ALL_TOKENS, GAME_TOKEN, METRICS_TOKEN]
 
 interface Exchange {
   readonly name: string
@@ -253,6 +275,31 @@ beforeAll(async () => {
     post(main.app, '/usersig', TOKENS.chat, { sdkAppId: UNKNOWN_APP, userId: 'a' }),
   )
   await record(
+    '403 reserved user id (administrator) without usersig:issue-admin',
+    post(main.app, '/usersig', TOKENS.chat, { sdkAppId: APP_A, userId: 'administrator' }),
+  )
+  await record(
+    '403 user id outside the caller pattern',
+    post(narrow.app, '/usersig', GAME_TOKEN, { sdkAppId: APP_A, userId: 'alice' }),
+  )
+  await record(
+    '403 privileges beyond maxPrivileges',
+    post(narrow.app, '/privatemapkey', GAME_TOKEN, {
+      sdkAppId: APP_A,
+      userId: 'player_1',
+      roomId: 1,
+      privileges: 255,
+    }),
+  )
+  await record(
+    '401 /metrics with a caller token instead of the metrics token',
+    request(narrow.app).get('/metrics').set('Authorization', `Bearer ${GAME_TOKEN}`),
+  )
+  await record(
+    'GET /metrics with the metrics token',
+    request(narrow.app).get('/metrics').set('Authorization', `Bearer ${METRICS_TOKEN}`),
+  )
+  await record(
     '403 pmk by issuer-only',
     post(main.app, '/privatemapkey', TOKENS.issuer, {
       sdkAppId: APP_A,
@@ -358,8 +405,8 @@ function forbiddenValues(): { label: string; value: string }[] {
       label: `secret #${i} (base64)`,
       value: Buffer.from(value).toString('base64'),
     })),
-    ...ALL_TOKENS.map((value, i) => ({ label: `token #${i}`, value })),
-    ...ALL_TOKENS.map((value, i) => ({
+    ...TOKENS_HERE.map((value, i) => ({ label: `token #${i}`, value })),
+    ...TOKENS_HERE.map((value, i) => ({
       label: `token #${i} (SHA-256)`,
       value: createHash('sha256').update(value).digest('hex'),
     })),

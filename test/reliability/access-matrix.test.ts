@@ -439,3 +439,76 @@ function subsets<T>(items: readonly T[]): T[][] {
     out.push(items.filter((_, i) => (mask & (1 << i)) !== 0))
   return out
 }
+
+describe('who may mint what: reserved ids, user-id patterns and privileges, every combination', () => {
+  // The rules, written from the issue and the docs, not from src/: a reserved id (administrator by
+  // default, exact case) needs usersig:issue-admin; a pattern must match the whole UserID; a
+  // PrivateMapKey's privileges must lie within maxPrivileges. A reserved id is named as such first.
+  const PATTERN = 'player_[0-9]+'
+  const USER_IDS = ['alice', 'administrator', 'Administrator', 'player_1']
+  const callers = [false, true].flatMap((admin) =>
+    [null, PATTERN].flatMap((userIdPattern) =>
+      [null, 6].map((maxPrivileges) => ({
+        id: `c-${admin ? 'admin' : 'plain'}-${userIdPattern === null ? 'any' : 'pattern'}-${maxPrivileges ?? 'all'}`,
+        token: randomBytes(32).toString('base64url'),
+        apps: [CONFIGURED_APPS[0]?.sdkAppId as number],
+        scopes: ['usersig:issue', 'privatemapkey:issue', ...(admin ? ['usersig:issue-admin'] : [])],
+        ...(userIdPattern === null ? {} : { userIdPattern }),
+        ...(maxPrivileges === null ? {} : { maxPrivileges }),
+      })),
+    ),
+  )
+  const refusal = (caller: (typeof callers)[number], userId: string): string | null => {
+    if (userId === 'administrator' && !caller.scopes.includes('usersig:issue-admin'))
+      return 'user_id_reserved'
+    if (
+      caller.userIdPattern !== undefined &&
+      !new RegExp(`^(?:${caller.userIdPattern})$`).test(userId)
+    )
+      return 'user_id_not_allowed'
+    return null
+  }
+
+  test(`${callers.length} callers x ${USER_IDS.length} user ids x UserSig, batch and PrivateMapKey`, async () => {
+    const on = await listen({ env: { USERSIG_CLIENTS: JSON.stringify(callers) } })
+    const sdkAppId = CONFIGURED_APPS[0]?.sdkAppId as number
+    const post = async (caller: (typeof callers)[number], path: string, body: object) => {
+      const res = await fetch(`${on.base}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${caller.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ sdkAppId, ...body }),
+      })
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> }
+    }
+    try {
+      const got: Record<string, string> = {}
+      const expected: Record<string, string> = {}
+      for (const caller of callers) {
+        for (const userId of USER_IDS) {
+          const issued = await post(caller, '/usersig', { userId })
+          got[`${caller.id} usersig ${userId}`] = `${issued.status} ${issued.body.code ?? ''}`
+          const refused = refusal(caller, userId)
+          expected[`${caller.id} usersig ${userId}`] = refused === null ? '200 ' : `403 ${refused}`
+          for (const privileges of [6, 255]) {
+            const key = `${caller.id} privatemapkey ${userId} ${privileges}`
+            const res = await post(caller, '/privatemapkey', { userId, roomId: 1, privileges })
+            got[key] = `${res.status} ${res.body.code ?? ''}`
+            const beyond =
+              caller.maxPrivileges !== undefined && (privileges & ~caller.maxPrivileges) !== 0
+            expected[key] =
+              refused !== null ? `403 ${refused}` : beyond ? '403 privileges_not_allowed' : '200 '
+          }
+        }
+        const batch = await post(caller, '/usersig/batch', { userIds: USER_IDS })
+        const results = batch.body.results as { userId: string; error?: { code: string } }[]
+        got[`${caller.id} batch`] = results.map((r) => r.error?.code ?? 'issued').join(' ')
+        expected[`${caller.id} batch`] = USER_IDS.map((u) => refusal(caller, u) ?? 'issued').join(
+          ' ',
+        )
+      }
+      expect(got).toEqual(expected)
+    } finally {
+      await close(on)
+    }
+  })
+})

@@ -277,8 +277,10 @@ describe('loadConfig', () => {
     expect(problems({ USERSIG_APPS: exampleApps, USERSIG_CLIENTS: exampleClients })).toEqual([
       'USERSIG_APPS: app "1400000000": key "2026-11": secret is still the placeholder from config/apps.example.json',
       'USERSIG_APPS: app "1400000000": key "2026-05": secret is still the placeholder from config/apps.example.json',
-      'USERSIG_CLIENTS: client "chat-backend": token is still the placeholder from config/clients.example.json',
-      'USERSIG_CLIENTS: client "trtc-room-service": tokenSha256 must be 64 hex digits (the SHA-256 of the token)',
+      ...['chat-backend', 'game-backend', 'ops-console'].map(
+        (id) =>
+          `USERSIG_CLIENTS: client "${id}": tokenSha256 must be 64 hex digits (the SHA-256 of the token)`,
+      ),
     ])
   })
 
