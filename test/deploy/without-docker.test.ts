@@ -18,6 +18,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createUserSigKey, verifyUserSig } from '../../src/usersig/index.js'
 import { freePort } from '../helpers/process.js'
+import { testIf } from '../helpers/skip.js'
 import { listPackages } from './image.js'
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url))
@@ -28,10 +29,6 @@ const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
 const DOC = readFileSync(join(REPO, 'docs/deploy-without-docker.md'), 'utf8')
 const COMMAND_LINE = ['node', '--max-semi-space-size=4', 'dist/main.js'] as const
 const enabled = process.env.USERSIG_TEST_IMAGE === '1'
-if (!enabled)
-  console.log(
-    'test/deploy/without-docker.test.ts: skipped; run `npm run test:image` (a full npm ci, ~40 s)',
-  )
 
 /** The repository as a clone has it (tracked files, and new ones not ignored), nothing built. */
 function copyRepository(to: string): void {
@@ -51,7 +48,7 @@ function copyRepository(to: string): void {
   }
 }
 
-;(enabled ? test : test.skip)(
+testIf(enabled, 'a full npm ci (~40 s): runs under `npm run test:image` (USERSIG_TEST_IMAGE=1)')(
   'install, build, prune dev dependencies, run: it issues a verifiable ticket, serves its docs, and exits 0 on SIGTERM',
   async () => {
     const root = mkdtempSync(join(tmpdir(), 'usersig-deploy-'))
