@@ -9,8 +9,7 @@ import { ServiceError } from '../errors.js'
 import type { Caller } from './authenticate.js'
 
 const WINDOW_SECONDS = 60
-// Partition keys are cached per caller; JWT subjects are unbounded, so the cache is too, loosely.
-const PARTITION_KEY_CACHE = 10_000
+const POLICY_CACHE = 10_000
 
 export interface RateLimiter {
   /**
@@ -43,17 +42,21 @@ export function createRateLimiter(): RateLimiter {
     }
     return limiter
   }
-  const partitionKeys = new Map<string, string>()
-  const partitionKey = (key: string): string => {
-    let pk = partitionKeys.get(key)
-    if (pk === undefined) {
-      if (partitionKeys.size >= PARTITION_KEY_CACHE) partitionKeys.clear()
-      // Not the caller's id: a short hash of it (the draft's partition key).
+  // The RateLimit-Policy value per caller and limit, cached; JWT subjects are unbounded, so the
+  // cache is too, loosely.
+  const policies = new Map<string, string>()
+  const policyOf = (key: string, limit: number): string => {
+    const cacheKey = `${limit} ${key}`
+    let policy = policies.get(cacheKey)
+    if (policy === undefined) {
+      if (policies.size >= POLICY_CACHE) policies.clear()
+      // The partition key is not the caller's id: a short hash of it.
       const hex = createHash('sha256').update(key).digest('hex').slice(0, 12)
-      pk = Buffer.from(hex).toString('base64')
-      partitionKeys.set(key, pk)
+      const pk = Buffer.from(hex).toString('base64')
+      policy = `"${limit}-in-1min"; q=${limit}; w=${WINDOW_SECONDS}; pk=:${pk}:`
+      policies.set(cacheKey, policy)
     }
-    return pk
+    return policy
   }
   const limitOf = (caller: Caller, config: Config) =>
     caller.rateLimitPerMinute ?? config.process.rateLimitPerMinute
@@ -67,19 +70,15 @@ export function createRateLimiter(): RateLimiter {
       if (limit === 0) return {}
       const key = keyOf(caller)
       const limiter = limiterFor(limit)
-      const used = (await limiter.get(key))?.consumedPoints ?? 0
-      const fits = used + count <= limit
-      const state = fits
-        ? await limiter.consume(key, count)
-        : held > 0
-          ? await limiter.reward(key, held)
-          : await limiter.get(key)
-      const left = Math.max(limit - (state?.consumedPoints ?? 0), 0)
-      const reset = Math.ceil(Math.max(state?.msBeforeNext ?? 0, 0) / 1000) || WINDOW_SECONDS
-      const name = `"${limit}-in-1min"`
+      // One call on the common path: take, then give back if it did not fit (with `held`).
+      const taken = await limiter.penalty(key, count)
+      const fits = taken.consumedPoints <= limit
+      const state = fits ? taken : await limiter.reward(key, count + held)
+      const left = Math.max(limit - state.consumedPoints, 0)
+      const reset = Math.ceil(Math.max(state.msBeforeNext, 0) / 1000) || WINDOW_SECONDS
       const headers = {
-        RateLimit: `${name}; r=${left}; t=${reset}`,
-        'RateLimit-Policy': `${name}; q=${limit}; w=${WINDOW_SECONDS}; pk=:${partitionKey(key)}:`,
+        RateLimit: `"${limit}-in-1min"; r=${left}; t=${reset}`,
+        'RateLimit-Policy': policyOf(key, limit),
       }
       if (!fits) {
         throw new ServiceError('rate_limited', undefined, {
