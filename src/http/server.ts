@@ -15,8 +15,7 @@ import type { Config } from '../config/index.js'
 import { ServiceError } from '../errors.js'
 import type { LiveConfig } from '../live-config.js'
 import type { Logger } from '../logger.js'
-import type { Metrics } from '../metrics.js'
-import type { Counter, Histogram } from 'prom-client'
+import { childrenOf, type Metrics } from '../metrics.js'
 import type { Authenticator, Caller } from './authenticate.js'
 import { checkDeclaredLength, checkJsonMediaType, parseJson, readBody } from './body.js'
 import {
@@ -290,29 +289,17 @@ export function createFrontDoor(deps: FrontDoorDeps): FrontDoor {
     )
   }
 
-  // The metric children of each method, route and status seen: prom-client hashes a label object
-  // on every inc() and observe() otherwise (~4 µs of CPU per request, measured in situ). Bounded:
-  // routes are templates, methods the parser's, statuses the error table's.
-  const counted = new Map<
-    string,
-    { requests: Counter.Internal; duration: Histogram.Internal<'method' | 'route'> }
-  >()
+  const requestsOf = childrenOf((method, route, status) =>
+    metrics.requests.labels(method, route, status),
+  )
+  const durationOf = childrenOf((method, route) => metrics.duration.labels(method, route))
 
   /** Counts an answered request and logs it at debug, by route template, never by URL. */
   function record(x: Exchange, status: number): void {
     const { method = 'GET' } = x.req
     const seconds = (performance.now() - x.started) / 1000
-    const key = `${method} ${x.route} ${status}`
-    let children = counted.get(key)
-    if (children === undefined) {
-      children = {
-        requests: metrics.requests.labels(method, x.route, String(status)),
-        duration: metrics.duration.labels(method, x.route),
-      }
-      counted.set(key, children)
-    }
-    children.requests.inc()
-    children.duration.observe(seconds)
+    requestsOf(method, x.route, String(status)).inc()
+    durationOf(method, x.route).observe(seconds)
     if (logger.isLevelEnabled('debug')) accessLog(x, method, status, seconds)
   }
 

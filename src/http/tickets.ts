@@ -133,7 +133,7 @@ function recordIssue(
   count = 1,
 ) {
   const key = app.signingKey
-  deps.metrics.issued.inc({ kind, sdkappid: String(app.sdkAppId), key_id: key.id }, count)
+  deps.metrics.issuedFor(kind, String(app.sdkAppId), key.id).inc(count)
   deps.logger.info(
     {
       audit: `${kind}.issued`,
