@@ -2,6 +2,7 @@
 // loopback port.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
+import { request } from 'node:http'
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
@@ -143,5 +144,28 @@ export function connectionOwner(
     } catch {
       return false // the process is gone
     }
+  })
+}
+
+/**
+ * Issues a ticket on a fresh connection (a pooled one could still point at a killed worker) and
+ * resolves with the status.
+ */
+export function issueOnFreshConnection(service: Service, token: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const req = request(
+      `${service.url}/usersig`,
+      {
+        method: 'POST',
+        agent: false,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      },
+      (res) => {
+        res.resume()
+        res.on('end', () => resolve(res.statusCode ?? 0))
+      },
+    )
+    req.on('error', reject)
+    req.end(JSON.stringify({ sdkAppId: 1400000000, userId: 'alice' }))
   })
 }

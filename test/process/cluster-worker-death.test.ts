@@ -6,6 +6,7 @@ import { Agent, request } from 'node:http'
 import { COLLECT_DEADLINE_MS } from '../../src/cluster.js'
 import {
   connectionOwner,
+  issueOnFreshConnection,
   startService,
   waitForOutput,
   workerPids,
@@ -49,23 +50,7 @@ const get = (path: string, agent: Agent | false = false) =>
     req.end()
   })
 
-const issue = () =>
-  new Promise<number>((resolve, reject) => {
-    const req = request(
-      `${service.url}/usersig`,
-      {
-        method: 'POST',
-        agent: false,
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      },
-      (res) => {
-        res.resume()
-        res.on('end', () => resolve(res.statusCode ?? 0))
-      },
-    )
-    req.on('error', reject)
-    req.end(JSON.stringify({ sdkAppId: 1400000000, userId: 'alice' }))
-  })
+const issue = () => issueOnFreshConnection(service, token)
 
 const listening = () => service.stdout.split('"msg":"listening"').length - 1
 const deaths = () => service.stdout.split('worker died; starting a new one').length - 1

@@ -1,7 +1,7 @@
 // WEB_CONCURRENCY: several workers on one port; a crashed worker is replaced; SIGTERM drains all.
 import { randomBytes } from 'node:crypto'
-import { request } from 'node:http'
 import {
+  issueOnFreshConnection,
   startService,
   waitForOutput,
   workerPids as workersOf,
@@ -14,25 +14,7 @@ let service: Service
 
 const workerPids = () => workersOf(service.child)
 
-/** One request on a fresh connection (a pooled one could still point at a killed worker). */
-const issue = () =>
-  new Promise<number>((resolve, reject) => {
-    const body = JSON.stringify({ sdkAppId: 1400000000, userId: 'alice' })
-    const req = request(
-      `${service.url}/usersig`,
-      {
-        method: 'POST',
-        agent: false,
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      },
-      (res) => {
-        res.resume()
-        res.on('end', () => resolve(res.statusCode ?? 0))
-      },
-    )
-    req.on('error', reject)
-    req.end(body)
-  })
+const issue = () => issueOnFreshConnection(service, token)
 
 beforeAll(async () => {
   service = await startService({
