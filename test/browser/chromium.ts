@@ -68,6 +68,23 @@ export async function startService(): Promise<Service> {
   }
 }
 
+/**
+ * The service and Chromium for one describe's tests: started before them, closed after. Read the
+ * fields inside tests (they are set once beforeAll has run).
+ */
+export function serviceAndChromium(): { service: Service; browser: Browser } {
+  const started = {} as { service: Service; browser: Browser }
+  beforeAll(async () => {
+    started.service = await startService()
+    started.browser = await launchChromium()
+  }, 60_000)
+  afterAll(async () => {
+    await started.browser?.close()
+    await started.service?.close()
+  })
+  return started
+}
+
 export async function launchChromium(): Promise<Browser> {
   mkdirSync(SHOTS, { recursive: true })
   return chromium.launch({

@@ -3,7 +3,7 @@
 // 390 px nothing scrolls sideways and no word of prose is split. Screenshots of each state at
 // 390 px go to artifacts/debug-page/phone-*.png.
 import { randomBytes } from 'node:crypto'
-import type { Browser, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { decodeUserSig, signPrivateMapKey, signUserSig } from '../../src/usersig/index.js'
 import { APP_A, KEYS, TOKENS } from '../helpers/http.js'
 import {
@@ -11,18 +11,16 @@ import {
   DESKTOP,
   describeInChromium,
   horizontalOverflow,
-  launchChromium,
   now,
   openDebugPage,
   paste,
   PHONE,
   screenshot,
-  startService,
   text,
   typeToken,
   verify,
   wordsBrokenMidWord,
-  type Service,
+  serviceAndChromium,
 } from './chromium.js'
 
 /** Presses Tab until `selector` has the focus: proof that the keyboard reaches it. */
@@ -47,20 +45,10 @@ function focused(page: Page): Promise<{ control: string; ring: string }> {
 }
 
 describeInChromium('the debug page, by keyboard, for axe-core and at 390 px', () => {
-  let service: Service
-  let browser: Browser
-
-  beforeAll(async () => {
-    service = await startService()
-    browser = await launchChromium()
-  }, 60_000)
-  afterAll(async () => {
-    await browser?.close()
-    await service?.close()
-  })
+  const started = serviceAndChromium()
 
   test('every control is reached and worked by keyboard alone, with a visible focus ring', async () => {
-    const { page, context, problems } = await openDebugPage(browser, service.base)
+    const { page, context, problems } = await openDebugPage(started.browser, started.service.base)
     const stops: { control: string; ring: string }[] = []
     for (let i = 0; i < 20 && stops.at(-1)?.control !== 'issue'; i++) {
       await page.keyboard.press('Tab')
@@ -207,7 +195,11 @@ describeInChromium('the debug page, by keyboard, for axe-core and at 390 px', ()
   ] as const)(
     'at %s width, each state passes axe-core, scrolls only down and keeps words whole',
     async (name, viewport) => {
-      const { page, context, problems } = await openDebugPage(browser, service.base, viewport)
+      const { page, context, problems } = await openDebugPage(
+        started.browser,
+        started.service.base,
+        viewport,
+      )
       for (const [index, [state, reach]] of states.entries()) {
         await reach(page)
         expect({ state, violations: await accessibilityViolations(page) }).toEqual({

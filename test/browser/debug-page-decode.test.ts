@@ -5,7 +5,7 @@
 import { isDeepStrictEqual } from 'node:util'
 import { deflateRawSync, deflateSync, gzipSync } from 'node:zlib'
 import fc from 'fast-check'
-import type { Browser, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import {
   decodeUserSig,
   signPrivateMapKey,
@@ -22,13 +22,7 @@ import {
   type VariantName,
 } from '../helpers/variants.js'
 import { VECTORS } from '../helpers/vectors.js'
-import {
-  describeInChromium,
-  launchChromium,
-  openDebugPage,
-  startService,
-  type Service,
-} from './chromium.js'
+import { describeInChromium, openDebugPage, serviceAndChromium } from './chromium.js'
 
 type Outcome = { ticket: unknown } | { error: string }
 
@@ -203,20 +197,10 @@ const randomDoc = fc
   .chain((d) => fc.constantFrom(0, 1, 6, 9).map((level) => ticketOf(JSON.stringify(d), level)))
 
 describeInChromium('the page decodes tickets as the service does', () => {
-  let service: Service
-  let browser: Browser
-
-  beforeAll(async () => {
-    service = await startService()
-    browser = await launchChromium()
-  }, 60_000)
-  afterAll(async () => {
-    await browser?.close()
-    await service?.close()
-  })
+  const started = serviceAndChromium()
 
   test('same fields or same failure code, for official, malformed and random input', async () => {
-    const { page, context, problems } = await openDebugPage(browser, service.base)
+    const { page, context, problems } = await openDebugPage(started.browser, started.service.base)
     const inputs = [
       ...variants,
       VECTORS.userSig.tickets.node,

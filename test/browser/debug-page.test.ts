@@ -4,7 +4,7 @@
 // state go to artifacts/debug-page/desktop-*.png.
 import { randomBytes } from 'node:crypto'
 import { gzipSync } from 'node:zlib'
-import type { Browser, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import {
   decodeUserSig,
   signPrivateMapKey,
@@ -25,17 +25,15 @@ import { tencentBase64 } from '../helpers/variants.js'
 import { VECTORS } from '../helpers/vectors.js'
 import {
   describeInChromium,
-  launchChromium,
   now,
   openDebugPage,
   paste,
   screenshot,
-  startService,
   text,
   typeToken,
   verify,
   type OpenPage,
-  type Service,
+  serviceAndChromium,
 } from './chromium.js'
 
 const userSig = (userId: string, expire: number, issuedAt = now()) =>
@@ -69,21 +67,11 @@ async function issue(page: Page): Promise<void> {
 }
 
 describeInChromium('the debug page in headless Chromium', () => {
-  let service: Service
-  let browser: Browser
+  const started = serviceAndChromium()
   let open: OpenPage
   let page: Page
-
-  beforeAll(async () => {
-    service = await startService()
-    browser = await launchChromium()
-  }, 60_000)
-  afterAll(async () => {
-    await browser?.close()
-    await service?.close()
-  })
   beforeEach(async () => {
-    open = await openDebugPage(browser, service.base)
+    open = await openDebugPage(started.browser, started.service.base)
     page = open.page
   })
   afterEach(async () => {
@@ -93,7 +81,7 @@ describeInChromium('the debug page in headless Chromium', () => {
   })
 
   test('runs under the CSP as served, which refuses inline script', async () => {
-    const res = await page.request.get(`${service.base}/debug`)
+    const res = await page.request.get(`${started.service.base}/debug`)
     const scriptSrc = /script-src ([^;]*)/.exec(res.headers()['content-security-policy'] ?? '')
     expect(scriptSrc?.[1]).toBe("'self'")
     expect(await page.title()).toBe('usersig-service: ticket debugger')
@@ -406,13 +394,13 @@ describeInChromium('the debug page in headless Chromium', () => {
   test('a 404 on verify says the debug endpoints are off', async () => {
     await paste(page, userSig('alice', 3600))
     await typeToken(page, TOKENS.chat)
-    service.setDebugEndpoints(false) // a restart turned them off under the open page
+    started.service.setDebugEndpoints(false) // a restart turned them off under the open page
     try {
       expect(await verify(page)).toMatch(
         /^404: the debug endpoints are off on this service \(USERSIG_DEBUG_ENDPOINTS\), so verifying is not available\. Decoding still works in this page/,
       )
     } finally {
-      service.setDebugEndpoints(true)
+      started.service.setDebugEndpoints(true)
     }
   })
 
@@ -427,7 +415,7 @@ describeInChromium('the debug page in headless Chromium', () => {
         document.cookie,
         location.href,
       ]),
-    ).toEqual([0, 0, '', `${service.base}/debug`])
+    ).toEqual([0, 0, '', `${started.service.base}/debug`])
     await page.reload()
     expect(await page.inputValue('#token')).toBe('')
     // Shown on request, for checking what was pasted.

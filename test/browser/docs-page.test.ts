@@ -1,35 +1,18 @@
 // /docs in headless Chromium: swagger-ui renders openapi.yaml, and "Try it out" calls the origin
 // that served the page (a random port here, never a hard-wired http://127.0.0.1:8080).
-import type { Browser } from 'playwright-core'
-import {
-  describeInChromium,
-  DESKTOP,
-  launchChromium,
-  SHOTS,
-  startService,
-  type Service,
-} from './chromium.js'
+import { describeInChromium, DESKTOP, SHOTS, serviceAndChromium } from './chromium.js'
 
 describeInChromium('/docs in headless Chromium', () => {
-  let browser: Browser
-  let service: Service
-  beforeAll(async () => {
-    browser = await launchChromium()
-    service = await startService()
-  }, 30_000)
-  afterAll(async () => {
-    await browser?.close()
-    await service?.close()
-  })
+  const started = serviceAndChromium()
 
   test('the page names the service, and Try it out on GET /healthz calls this origin', async () => {
-    const context = await browser.newContext({ viewport: DESKTOP })
+    const context = await started.browser.newContext({ viewport: DESKTOP })
     const page = await context.newPage()
     const errors: string[] = []
     page.on('pageerror', (error) => errors.push(error.message))
     const calls: string[] = []
     page.on('request', (request) => calls.push(request.url()))
-    await page.goto(`${service.base}/docs/`)
+    await page.goto(`${started.service.base}/docs/`)
 
     expect(await page.title()).toBe('usersig-service API')
     const operation = page.locator('#operations-operations-liveness')
@@ -42,29 +25,29 @@ describeInChromium('/docs in headless Chromium', () => {
     await status.waitFor({ timeout: 15_000 })
 
     expect((await status.innerText()).trim()).toBe('200')
-    expect(calls).toContain(`${service.base}/healthz`)
+    expect(calls).toContain(`${started.service.base}/healthz`)
     await page.screenshot({ path: `${SHOTS}docs-try-it-out.png`, fullPage: false })
     expect(errors).toEqual([])
     await context.close()
   }, 60_000)
 
   test('the debug operations are marked, and left out while the debug endpoints are off', async () => {
-    const context = await browser.newContext({ viewport: DESKTOP })
+    const context = await started.browser.newContext({ viewport: DESKTOP })
     const page = await context.newPage()
-    await page.goto(`${service.base}/docs/`)
+    await page.goto(`${started.service.base}/docs/`)
     await page.locator('#operations-debug-verifyUserSig').waitFor()
     expect(await page.locator('#operations-tag-debug').innerText()).toContain(
       'USERSIG_DEBUG_ENDPOINTS',
     )
 
-    service.setDebugEndpoints(false)
+    started.service.setDebugEndpoints(false)
     try {
       await page.reload()
       await page.locator('#operations-tickets-issueUserSig').waitFor()
       expect(await page.locator('#operations-debug-verifyUserSig').count()).toBe(0)
       expect(await page.locator('#operations-debug-debugPage').count()).toBe(0)
     } finally {
-      service.setDebugEndpoints(true)
+      started.service.setDebugEndpoints(true)
       await context.close()
     }
   }, 60_000)
