@@ -187,7 +187,7 @@ $('clear-ticket').addEventListener('click', () => {
 // ---- copying tickets
 
 async function copy(text, button) {
-  let copied = false
+  let copied
   try {
     await navigator.clipboard.writeText(text)
     copied = true

@@ -30,7 +30,9 @@ async function inConsumer(file: string, args: string[], env: Record<string, stri
     return await exec(file, args, { ...SLOW, cwd: consumer, env: { ...process.env, ...env } })
   } catch (error) {
     const { stdout, stderr } = error as { stdout?: string; stderr?: string }
-    throw new Error(`${file} ${args.join(' ')} failed:\n${stdout ?? ''}\n${stderr ?? ''}`)
+    throw new Error(`${file} ${args.join(' ')} failed:\n${stdout ?? ''}\n${stderr ?? ''}`, {
+      cause: error,
+    })
   }
 }
 
