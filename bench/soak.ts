@@ -1,7 +1,7 @@
 // Soak: holds a fixed request rate against the real service on 127.0.0.1 for a set time, then
 // reports errors, RSS growth and the event loop's p99 delay. Run: npm run soak (SOAK_SECONDS=600
 // for the documented 10-minute soak; SOAK_RATE requests per second, default 500; SOAK_SAMPLES=1
-// also prints the RSS read every second, in MB).
+// also prints the RSS read every second, in MB; SOAK_WARMUP_SECONDS of flat-out load first, default 3).
 // The last line is one JSON object; the process exits 1 if a target is missed.
 import { fork } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -11,6 +11,7 @@ import { freePort, processRssMb, shippedNodeFlags, waitForPort } from './support
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 30)
 const RATE = Number(process.env.SOAK_RATE ?? 500)
+const WARMUP_SECONDS = Number(process.env.SOAK_WARMUP_SECONDS ?? 3)
 const MAIN = process.env.SOAK_MAIN ?? fileURLToPath(new URL('../dist/main.js', import.meta.url))
 const SDKAPPID = 1400000000
 const token = randomBytes(24).toString('base64url')
@@ -41,11 +42,7 @@ async function main(): Promise<void> {
       ]),
     },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-    // The shipped node flags; and tsx when the tests soak the TypeScript source.
-    execArgv: [
-      ...(process.env.SOAK_MAIN?.endsWith('.ts') ? ['--import', 'tsx'] : []),
-      ...shippedNodeFlags(),
-    ],
+    execArgv: shippedNodeFlags(),
   })
   await waitForPort(port, 'the service')
   const url = `http://127.0.0.1:${port}`
@@ -58,7 +55,7 @@ async function main(): Promise<void> {
     method: 'POST',
     headers,
     body: JSON.stringify({ sdkAppId: SDKAPPID, userId: 'warm' }),
-    duration: 3,
+    duration: WARMUP_SECONDS,
     connections: 10,
   })
   // RSS once a second. One reading lands anywhere on the GC sawtooth, so growth compares the

@@ -109,7 +109,11 @@ export interface OpenPage {
   readonly problems: string[]
 }
 
-/** A fresh context (no state shared between tests) with the clipboard allowed, at /debug. */
+/**
+ * A fresh context (no state shared between tests) with the clipboard allowed, at /debug. The
+ * page's clock is Playwright's (page.clock): it runs like the real one until a test moves it on
+ * with `page.clock.runFor()`, so a countdown is watched without waiting for it.
+ */
 export async function openDebugPage(
   browser: Browser,
   base: string,
@@ -118,6 +122,7 @@ export async function openDebugPage(
   const context = await browser.newContext({ viewport })
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base })
   const page = await context.newPage()
+  await page.clock.install()
   const problems: string[] = []
   page.on('console', (message) => {
     // Chromium logs every 4xx as "Failed to load resource": for the API, those are answers the

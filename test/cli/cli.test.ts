@@ -1,7 +1,7 @@
 // The usersig CLI: every command and usage error through runCli with fake io, then the real process.
 import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { runCli } from '../../src/cli/run.js'
 import { APP_DEFAULTS, ConfigError, loadConfig } from '../../src/config/index.js'
 import { HINTS } from '../../src/usersig/index.js'
@@ -9,6 +9,7 @@ import { APP_A, buildApp, KEYS, NOW, post, SECRETS, TOKENS } from '../helpers/ht
 import { official } from '../helpers/official.js'
 import { inflateTicket, VECTORS } from '../helpers/vectors.js'
 import { ALL_PRIVILEGES } from '../helpers/privileges.js'
+import { builtService } from '../helpers/build.js'
 
 const KEY = VECTORS.key
 const APP = String(VECTORS.sdkAppId)
@@ -668,17 +669,19 @@ describe('usage errors: exit 2, one line on stderr naming the help to read', () 
   })
 })
 
-describe('the real process: node --import tsx src/cli/main.ts', () => {
-  const root = fileURLToPath(new URL('../..', import.meta.url))
+describe("the real process: node dist/cli/main.js (the tests' build)", () => {
   const env = { PATH: process.env['PATH'] ?? '', USERSIG_KEY: KEY }
   function usersig(args: string[], input = ''): Run {
-    const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-      cwd: root,
-      env,
-      input,
-      encoding: 'utf8',
-      timeout: 20_000,
-    })
+    const result = spawnSync(
+      process.execPath,
+      [join(builtService(), 'dist/cli/main.js'), ...args],
+      {
+        env,
+        input,
+        encoding: 'utf8',
+        timeout: 20_000,
+      },
+    )
     return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr }
   }
 

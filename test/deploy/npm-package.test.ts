@@ -1,4 +1,5 @@
-// The npm package as a user gets it: `npm pack` (its prepack builds dist/), `npm install ./<tgz>`
+// The npm package as a user gets it: `npm pack` (its prepack builds dist/, in a folder like the
+// checkout: the checkout's own dist/ is never touched), `npm install ./<tgz>`
 // into an empty folder (from the warm npm cache), then the CLI through npx, the codec and the
 // typed client through their package subpaths, with their types checked by tsc, the client
 // against the service started from the installed package. Real processes throughout.
@@ -10,10 +11,12 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { createUserSigKey, decodeUserSig, verifyUserSig } from '../../src/usersig/index.js'
+import { linkedCheckout } from '../helpers/build.js'
 import { startService, type Service } from '../helpers/process.js'
 
 const exec = promisify(execFile)
 const REPO = fileURLToPath(new URL('../../', import.meta.url))
+let source: string
 const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }
 const APP = 1400000000
 const SECRET = randomBytes(32).toString('hex')
@@ -42,9 +45,14 @@ const usersig = (args: string[], env: Record<string, string> = {}) =>
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'usersig-package-'))
+  // What the package holds is copied, the rest linked.
+  source = linkedCheckout('usersig-pack-', {
+    dist: 'none',
+    copied: ['package.json', 'README.md', 'openapi.yaml', 'config', 'public'],
+  })
   const { stdout } = await exec('npm', ['pack', '--json', '--pack-destination', dir], {
     ...SLOW,
-    cwd: REPO,
+    cwd: source,
   })
   const [info] = JSON.parse(stdout.slice(stdout.indexOf('['))) as {
     filename: string
@@ -66,7 +74,8 @@ beforeAll(async () => {
 }, 600_000)
 
 afterAll(() => {
-  if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
+  for (const folder of [dir, source])
+    if (folder !== undefined) rmSync(folder, { recursive: true, force: true })
 })
 
 test('the tarball holds the build, the contract, the default config and the debug page, nothing else', () => {

@@ -3,8 +3,9 @@
 // block's shown output must keep its shape. Conventions: CONTRIBUTING.md, "Examples in the docs".
 //
 // Each page runs in a fresh folder that looks like a checkout (its files linked, deploy/ copied,
-// dist/ built once for all pages), so what an example writes (.env, secrets/, an overlay) never
-// lands in the real checkout, and the development default's token file is the page's own.
+// dist/ the tests' build: test/helpers/build.ts), so what an example writes (.env, secrets/, an
+// overlay) never lands in the real checkout, and the development default's token file is the
+// page's own.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { once } from 'node:events'
@@ -12,16 +13,13 @@ import {
   cpSync,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
-  symlinkSync,
   writeFileSync,
 } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { linkedCheckout, ROOT } from '../helpers/build.js'
 import { freePort } from '../helpers/process.js'
 import {
   examplesOf,
@@ -31,7 +29,6 @@ import {
   type Step,
 } from './markdown-examples.js'
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const PAGES = [
   'README.md',
   'CONTRIBUTING.md',
@@ -43,43 +40,9 @@ const PAGES = [
 const EXAMPLES = new Map(
   PAGES.map((page) => [page, examplesOf(readFileSync(join(ROOT, page), 'utf8'), page)]),
 )
-/** Entries of the checkout a page's folder does not link: built, copied, or made by the page. */
-const NOT_LINKED = new Set([
-  '.git',
-  'dist',
-  'deploy',
-  'secrets',
-  '.env',
-  '.usersig-dev-token',
-  'artifacts',
-  'coverage',
-])
 const DEV_TOKEN_FILE = '.usersig-dev-token'
 // Generous: a block may run several npx commands on a busy 2-core machine.
 const BLOCK_TIMEOUT_MS = 60_000
-
-let build: string
-
-beforeAll(() => {
-  // dist/ is built once, outside the checkout (a running `npm start` elsewhere keeps its own).
-  build = mkdtempSync(join(tmpdir(), 'usersig-docs-build-'))
-  for (const name of readdirSync(ROOT))
-    if (!NOT_LINKED.has(name)) symlinkSync(join(ROOT, name), join(build, name))
-  const tsc = spawnSync(
-    process.execPath,
-    [
-      join(ROOT, 'node_modules/typescript/bin/tsc'),
-      '-p',
-      join(ROOT, 'tsconfig.build.json'),
-      '--outDir',
-      join(build, 'dist'),
-    ],
-    { encoding: 'utf8' },
-  )
-  if (tsc.status !== 0) throw new Error(`build failed:\n${tsc.stdout}${tsc.stderr}`)
-}, 120_000)
-
-afterAll(() => rmSync(build, { recursive: true, force: true }))
 
 test('the docs have runnable examples, and README starts the service before using it', () => {
   const readme = EXAMPLES.get('README.md')?.steps ?? []
@@ -211,12 +174,9 @@ describe('the output check itself', () => {
   })
 })
 
-/** A fresh folder that looks like the checkout: files linked, dist/ built, deploy/ copied. */
+/** A fresh folder that looks like the checkout: files linked, the tests' dist/, deploy/ copied. */
 function pageFolder(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'usersig-docs-page-'))
-  for (const name of readdirSync(ROOT))
-    if (!NOT_LINKED.has(name)) symlinkSync(join(build, name), join(dir, name))
-  symlinkSync(join(build, 'dist'), join(dir, 'dist'))
+  const dir = linkedCheckout('usersig-docs-page-', { dist: 'link' })
   cpSync(join(ROOT, 'deploy'), join(dir, 'deploy'), { recursive: true })
   return dir
 }

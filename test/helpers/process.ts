@@ -1,13 +1,13 @@
-// Runs the real service (src/main.ts through tsx, or `npm start`) as a child process on a free
+// Runs the real service (the built dist/main.js, or `npm start`) as a child process on a free
 // loopback port.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { request } from 'node:http'
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
-import { fileURLToPath } from 'node:url'
-
-const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url))
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { builtMain } from './build.js'
 
 export interface Service {
   readonly child: ChildProcess
@@ -26,37 +26,40 @@ export async function freePort(): Promise<number> {
   return port
 }
 
-// By path, so that the service can run in any folder (a bare `tsx` resolves from the cwd).
-const TSX = new URL('../../node_modules/tsx/dist/loader.mjs', import.meta.url).href
-
 /**
- * Starts the service; resolves once it logs "listening" (or exits). `script` runs a built entry
- * point (e.g. an installed package's dist/main.js) with plain node instead of src/main.ts; `cwd`
- * is the folder it runs in.
+ * Starts the service (the tests' build of the sources, test/helpers/build.ts); resolves once it
+ * logs "listening" (or exits). `script` runs another entry point (e.g. an installed package's
+ * dist/main.js); `cwd` is the folder it runs in, by default a fresh one of its own (removed when
+ * it exits), so that what it writes there (the development token) is its own.
  */
 export async function startService(
   env: Record<string, string>,
   { script, cwd }: { script?: string; cwd?: string } = {},
 ): Promise<Service> {
   const port = await freePort()
-  const args = script === undefined ? ['--import', TSX, MAIN] : [script]
-  const child = spawn(process.execPath, args, {
-    ...(cwd === undefined ? {} : { cwd }),
+  const own = cwd === undefined ? mkdtempSync(join(tmpdir(), 'usersig-service-')) : undefined
+  const child = spawn(process.execPath, [script ?? builtMain()], {
+    cwd: cwd ?? own,
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
+  if (own !== undefined) child.once('exit', () => rmSync(own, { recursive: true, force: true }))
   return listened(child, port)
 }
 
 /**
- * Runs `npm <args>` (e.g. `start`) in the repository, as a person would, with a clean environment
- * (not the npm_* variables of an `npm test` around this run); resolves once the service logs
- * "listening" (or npm exits).
+ * Runs `npm <args>` (e.g. `start`) in `cwd` (a folder like the checkout: test/helpers/build.ts's
+ * linkedCheckout), as a person would, with a clean environment (not the npm_* variables of an
+ * `npm test` around this run); resolves once the service logs "listening" (or npm exits).
  */
-export async function startNpm(args: string[], env: Record<string, string>): Promise<Service> {
+export async function startNpm(
+  args: string[],
+  env: Record<string, string>,
+  cwd: string,
+): Promise<Service> {
   const port = await freePort()
   const child = spawn('npm', args, {
-    cwd: fileURLToPath(new URL('../..', import.meta.url)),
+    cwd,
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '/',
@@ -101,14 +104,12 @@ export async function waitForOutput(
     await new Promise((resolve) => setTimeout(resolve, 20))
 }
 
-/** A cluster primary's workers: its children, less tsx's esbuild helper (tests run the TypeScript through tsx). */
+/** A cluster primary's workers: its children. */
 export function workerPids(primary: ChildProcess): number[] {
-  return execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(primary.pid)], {
-    encoding: 'utf8',
-  })
+  return execFileSync('ps', ['-o', 'pid=', '--ppid', String(primary.pid)], { encoding: 'utf8' })
     .split('\n')
-    .filter((line) => line.trim() !== '' && !line.includes('esbuild'))
-    .map((line) => Number(line.trim().split(/\s+/)[0]))
+    .filter((line) => line.trim() !== '')
+    .map((line) => Number(line.trim()))
 }
 
 /**

@@ -1,22 +1,7 @@
-// Shared pieces of the reliability tests: the full/default switch, process memory, stack-trace
-// detection, and a small concurrency pool.
+// Shared pieces of the reliability tests: process memory, stack-trace detection, and a small
+// concurrency pool. (How many times each runs: test/helpers/stress.ts.)
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { testIf } from './skip.js'
-
-/** RELIABILITY_FULL=1 (`npm run test:reliability`) runs the large counts and the slow scenarios. */
-export const FULL = process.env.RELIABILITY_FULL === '1'
-
-/** `full` under RELIABILITY_FULL=1, else `quick` (what `npm test` runs). */
-export function scaled(quick: number, full: number): number {
-  return FULL ? full : quick
-}
-
-/** `test` in full mode, a test skipped with its reason otherwise: for scenarios of tens of seconds. */
-export const fullOnly = testIf(
-  FULL,
-  'takes tens of seconds: runs under `npm run test:reliability` (RELIABILITY_FULL=1)',
-)
 
 /** Resident set size of a process in bytes, from /proc/<pid>/status (Linux). */
 export function rssBytes(pid: number): number {

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto'
 import { Agent, request } from 'node:http'
 import { COLLECT_DEADLINE_MS } from '../../src/cluster.js'
+import { scaled } from '../helpers/stress.js'
 import {
   connectionOwner,
   issueOnFreshConnection,
@@ -17,7 +18,8 @@ const secret = randomBytes(32).toString('hex')
 const token = randomBytes(24).toString('base64url')
 /** A scrape with a dead or stalled worker answers within this (the deadline, plus a busy machine). */
 const SCRAPE_BOUND_MS = COLLECT_DEADLINE_MS + 8_000
-const KILLS = 20
+/** Twice in `npm test` (one of each kind below), twenty times in `npm run test:stress`. */
+const KILLS = scaled(2, 20)
 let service: Service
 let port: number
 

@@ -2,12 +2,14 @@
 // forwards SIGTERM and SIGINT to that child only (npm 10 and 11: @npmcli/run-script's signal
 // manager), and dies of SIGHUP, which it does not forward. So the build runs in `prestart` and
 // `start` execs node: npm's one child is the service itself.
+//
+// npm runs in folders like the checkout (test/helpers/build.ts), never in the checkout itself: the
+// plain `npm start` builds its own dist/, the others run the tests' build.
 import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { fileURLToPath } from 'node:url'
+import { rmSync } from 'node:fs'
+import { linkedCheckout } from '../helpers/build.js'
 import { startNpm, waitForOutput, type Service } from '../helpers/process.js'
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
 const secret = randomBytes(32).toString('hex')
 const token = randomBytes(24).toString('base64url')
@@ -19,11 +21,16 @@ const env = {
     { id: 'c', token, apps: [1400000000], scopes: ['usersig:issue'] },
   ]),
 }
-/** Built once (beforeAll): `--ignore-scripts` skips prestart only, not start itself. */
+/** Already built: `--ignore-scripts` skips prestart only, not start itself. */
 const START_BUILT = ['start', '--ignore-scripts']
+const folders = { built: '', fresh: '' }
 beforeAll(() => {
-  execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'ignore' })
-}, 120_000)
+  folders.built = linkedCheckout('usersig-npm-start-', { dist: 'link' })
+  folders.fresh = linkedCheckout('usersig-npm-start-', { dist: 'none' })
+})
+afterAll(() => {
+  for (const folder of Object.values(folders)) rmSync(folder, { recursive: true, force: true })
+})
 
 let npm: Service | undefined
 let servicePid: number | undefined
@@ -78,7 +85,7 @@ test.each([
 ] as const)(
   '%s to npm reaches the service: it drains and exits 0, and so does npm',
   async (signal, args) => {
-    npm = await startNpm([...args], env)
+    npm = await startNpm([...args], env, args.length === 1 ? folders.fresh : folders.built)
     expect(npm.stdout).toContain('"msg":"listening"')
     // plain `npm start` builds first
     if (args.length === 1) expect(npm.stdout).toContain('> usersig-service@0.1.0 prestart')
@@ -95,7 +102,7 @@ test.each([
 )
 
 test('SIGHUP to the service npm runs reloads it, and it keeps serving', async () => {
-  npm = await startNpm(START_BUILT, env)
+  npm = await startNpm(START_BUILT, env, folders.built)
   servicePid = theService(npm)
   process.kill(servicePid, 'SIGHUP')
   await waitForOutput(npm, (s) => s.stdout.includes('"msg":"configuration unchanged"'))
@@ -111,7 +118,7 @@ test('SIGHUP to the service npm runs reloads it, and it keeps serving', async ()
 // npm dies of SIGHUP (exit 129) without forwarding it: the service cannot reload through npm, but
 // it notices its npm parent is gone and stops (src/npm-parent.ts) rather than run on orphaned.
 test('SIGHUP to npm itself: the service does not outlive npm', async () => {
-  npm = await startNpm(START_BUILT, env)
+  npm = await startNpm(START_BUILT, env, folders.built)
   servicePid = theService(npm)
   npm.child.kill('SIGHUP')
   expect(await npm.exited).toBe('SIGHUP')

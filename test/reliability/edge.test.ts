@@ -16,6 +16,7 @@ import { connect, type Socket } from 'node:net'
 import { openSocket, parseResponses, rawExchange, type RawResponse } from '../helpers/raw-http.js'
 import { MiB, sleep } from '../helpers/reliability.js'
 import { testIf } from '../helpers/skip.js'
+import { scaled } from '../helpers/stress.js'
 
 const ENV = {
   NODE_ENV: 'test',
@@ -30,6 +31,8 @@ const ENV = {
 const READ_SLACK = 256 * 1024
 /** How long after the budget the close may come on a busy machine. */
 const CLOSE_SLACK_MS = 1_500
+/** Large bodies in a row, per client: twice in `npm test`, twenty times in `npm run test:stress`. */
+const ROUNDS = scaled(2, 20)
 
 let service: Service
 let port: number
@@ -162,10 +165,10 @@ describe('the answer survives the close (lingering close), while another CPU-hea
     busy.kill('SIGKILL')
   })
 
-  test('Node fetch, reading while it sends: 413 for a 200 MiB body, 20 times in a row', async () => {
+  test(`Node fetch, reading while it sends: 413 for a 200 MiB body, ${ROUNDS} times in a row`, async () => {
     const body = Buffer.alloc(200 * MiB, 0x20)
     const outcomes: string[] = []
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < ROUNDS; i++) {
       try {
         const res = await fetch(`${service.url}/usersig`, {
           method: 'POST',
@@ -177,12 +180,12 @@ describe('the answer survives the close (lingering close), while another CPU-hea
         outcomes.push(`failed: ${(error as Error & { cause?: { code?: string } }).cause?.code}`)
       }
     }
-    expect(outcomes).toEqual(Array(20).fill('413 payload_too_large'))
+    expect(outcomes).toEqual(Array(ROUNDS).fill('413 payload_too_large'))
   }, 60_000)
 
-  test('a raw socket streaming 200 MiB and reading as it goes: 413, 20 times in a row', async () => {
+  test(`a raw socket streaming 200 MiB and reading as it goes: 413, ${ROUNDS} times in a row`, async () => {
     const statuses: (number | undefined)[] = []
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < ROUNDS; i++) {
       const socket = await openSocket(port)
       let raw = ''
       socket.on('data', (chunk: Buffer) => (raw += chunk.toString('latin1')))
@@ -199,7 +202,7 @@ describe('the answer survives the close (lingering close), while another CPU-hea
       socket.destroy()
       statuses.push(parseResponses(raw)[0]?.status)
     }
-    expect(statuses).toEqual(Array(20).fill(413))
+    expect(statuses).toEqual(Array(ROUNDS).fill(413))
   }, 60_000)
 
   const curl = spawnSync('curl', ['--version']).status === 0
@@ -230,19 +233,19 @@ describe('the answer survives the close (lingering close), while another CPU-hea
         ).stdout
       // curl sends `Expect: 100-continue` for a large body: told 413 first, it sends nothing.
       expect(run([])).toBe('413 0')
-      for (let i = 0; i < 5; i++) expect(run(['-H', 'Expect:'])).toMatch(/^413 /)
+      for (let i = 0; i < scaled(1, 5); i++) expect(run(['-H', 'Expect:'])).toMatch(/^413 /)
     },
     60_000,
   )
 
   const python = spawnSync('python3', ['--version']).status === 0
   testIf(python, 'python3 is not installed')(
-    "Python's urllib, reading only after sending: 413 for a 2 MiB body, 20 times",
+    `Python's urllib, reading only after sending: 413 for a 2 MiB body, ${ROUNDS} times`,
     () => {
       const script = [
         'import sys, urllib.request, urllib.error',
         'out = []',
-        'for i in range(20):',
+        `for i in range(${ROUNDS}):`,
         '    req = urllib.request.Request(sys.argv[1], data=b" " * (2 * 1024 * 1024), method="POST",',
         '        headers={"Content-Type": "application/json", "Authorization": "Bearer " + sys.argv[2]})',
         '    try:',
@@ -257,7 +260,7 @@ describe('the answer survives the close (lingering close), while another CPU-hea
         encoding: 'utf8',
         timeout: 60_000,
       })
-      expect(result.stdout.trim()).toBe(Array(20).fill('413').join(' '))
+      expect(result.stdout.trim()).toBe(Array(ROUNDS).fill('413').join(' '))
     },
     70_000,
   )

@@ -2,7 +2,7 @@
 // requests over raw sockets: no 5xx, no stack trace or source path in any body, and afterwards
 // the process is alive and still issues a ticket that verifies.
 //
-// RELIABILITY_FULL=1 sends >= 10 000 requests; the default (npm test) 1 000. RELIABILITY_SEED
+// `npm run test:stress` sends >= 10 000 requests; the default (npm test) 1 000. RELIABILITY_SEED
 // replays a run. The last console.log line is the summary to quote.
 import { readFileSync } from 'node:fs'
 import fc from 'fast-check'
@@ -19,7 +19,8 @@ import {
 } from '../helpers/http.js'
 import { startService, type Service } from '../helpers/process.js'
 import { rawExchange, type RawExchange } from '../helpers/raw-http.js'
-import { FULL, internalsLeak, MiB, pool, rssBytes, scaled, tally } from '../helpers/reliability.js'
+import { internalsLeak, MiB, pool, rssBytes, tally } from '../helpers/reliability.js'
+import { scaled, STRESS } from '../helpers/stress.js'
 
 const REQUESTS = scaled(1_000, 10_000)
 const SEED = Number(process.env.RELIABILITY_SEED ?? Math.floor(Math.random() * 0x7fffffff))
@@ -692,7 +693,7 @@ test(`${REQUESTS} malformed requests across every endpoint: no 5xx, no stack tra
   expect(exchanges.length).toBe(REQUESTS)
 
   console.log(
-    `http fuzz summary: ${REQUESTS} requests (seed ${SEED}, ${FULL ? 'full' : 'default'} mode, ` +
+    `http fuzz summary: ${REQUESTS} requests (seed ${SEED}, ${STRESS ? 'stress' : 'default'} mode, ` +
       `${CONCURRENCY} connections) in ${seconds.toFixed(1)} s against the real process; ` +
       `5xx: ${fiveXX}; bodies with stack traces or paths: 0; error log lines: ${errorLines.length}; ` +
       `slowest exchange ${slowest.toFixed(0)} ms; statuses ${JSON.stringify(tally(statuses))}; ` +
