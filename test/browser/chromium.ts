@@ -9,14 +9,15 @@ import { createApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config/index.js'
 import { createLogger } from '../../src/logger.js'
 import { USERSIG_APPS, USERSIG_CLIENTS } from '../helpers/http.js'
-import { describeIf } from '../helpers/skip.js'
+import { describeWithPart } from '../helpers/skip.js'
 
 export const CHROMIUM = '/usr/bin/chromium'
 export const SHOTS = new URL('../../artifacts/debug-page/', import.meta.url).pathname
 
 /** `describe`, or skipped with its reason where Chromium is not installed. */
 export function describeInChromium(name: string, body: () => void): void {
-  describeIf(
+  describeWithPart(
+    'chromium',
     existsSync(CHROMIUM),
     `${CHROMIUM} is missing (scripts/install-browser.sh installs it)`,
   )(name, body)

@@ -21,3 +21,20 @@ export function describeIf(condition: boolean, reason: string): DescribeFn {
   if (condition) return describe
   return (name, fn) => describe.skip(`${name} ${skipMarker(reason)}`, fn)
 }
+
+/**
+ * Parts a test needs that the project installs (scripts/install-*.sh): where one is missing the
+ * test skips and says why, except where USERSIG_TEST_REQUIRE names it (CI: "chromium redis"),
+ * where the run fails instead: CI never skips them.
+ */
+export function describeWithPart(part: string, present: boolean, reason: string): DescribeFn {
+  if (present) return describe
+  const required = (process.env.USERSIG_TEST_REQUIRE ?? '').split(/[\s,]+/).includes(part)
+  if (!required) return describeIf(false, reason)
+  return (name) =>
+    describe(name, () => {
+      test(`needs ${part}`, () => {
+        throw new Error(`${part} is required here (USERSIG_TEST_REQUIRE) but missing: ${reason}`)
+      })
+    })
+}
