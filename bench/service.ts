@@ -32,6 +32,7 @@ interface Case {
 
 const serviceEnv = (workers: number): Record<string, string> => ({
   NODE_ENV: 'production',
+  USERSIG_METRICS_TOKEN: randomBytes(32).toString('base64url'),
   LOG_LEVEL: 'info', // the audit line per ticket is part of the cost
   USERSIG_DEBUG_ENDPOINTS: 'true',
   WEB_CONCURRENCY: String(workers),

@@ -24,6 +24,7 @@ async function main(): Promise<void> {
     env: {
       PATH: process.env.PATH ?? '',
       NODE_ENV: 'production',
+      USERSIG_METRICS_TOKEN: randomBytes(32).toString('base64url'),
       HOST: '127.0.0.1',
       PORT: String(port),
       LOG_LEVEL: 'info',

@@ -9,6 +9,7 @@ import { compileContract } from './http/contract.js'
 import type { Lifecycle } from './http/operations.js'
 import { createRateLimiter } from './http/rate-limit.js'
 import { createRoutes } from './http/routes.js'
+import { memoryStore, type CountStore } from './rate-limit/index.js'
 import { createFrontDoor, type FrontDoor } from './http/server.js'
 import { createStaticTrees } from './http/static-trees.js'
 
@@ -23,6 +24,8 @@ export interface AppDeps {
   readonly lifecycle?: Lifecycle
   /** What GET /metrics serves; under node:cluster, the whole cluster's metrics. */
   readonly metricsText?: () => Promise<string>
+  /** Where rate limits count (src/rate-limit/); this process alone by default. */
+  readonly counts?: CountStore
   /** Check every response against openapi.yaml (tests). */
   readonly validateResponses?: boolean
   /**
@@ -40,9 +43,11 @@ export function createApp(deps: AppDeps): App {
   const live = deps.live ?? new LiveConfig(deps.config)
   const metrics = deps.metrics ?? createMetrics(live)
   const lifecycle = deps.lifecycle ?? { shuttingDown: false }
+  const counts = deps.counts ?? memoryStore()
   const routes = createRoutes({
     live,
     lifecycle,
+    counts,
     logger,
     metrics,
     clock: deps.clock ?? (() => Math.floor(Date.now() / 1000)),
@@ -63,7 +68,7 @@ export function createApp(deps: AppDeps): App {
     logger,
     metrics,
     authenticate: createAuthenticator({ logger }),
-    rateLimit: createRateLimiter(),
+    rateLimit: createRateLimiter(counts),
     validateResponses: deps.validateResponses ?? false,
   })
 }

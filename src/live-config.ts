@@ -13,9 +13,11 @@ export class LiveConfig {
   #generation = 1
   readonly #listeners: ((config: Config, generation: number) => void)[] = []
 
-  constructor(initial: Config) {
+  /** `generation`: where a worker starts, the one its cluster primary serves (1 otherwise). */
+  constructor(initial: Config, generation = 1) {
     this.process = initial.process
     this.#current = initial
+    this.#generation = generation
   }
 
   get current(): Config {
@@ -26,10 +28,13 @@ export class LiveConfig {
     return this.#generation
   }
 
-  /** Puts `policy` in force for every request that starts from now on. */
-  swap(policy: Policy): void {
+  /**
+   * Puts `policy` in force for every request that starts from now on, as the next generation (or
+   * as `generation`, the one a cluster primary gives its workers).
+   */
+  swap(policy: Policy, generation = this.#generation + 1): void {
     this.#current = Object.freeze({ process: this.process, policy })
-    this.#generation += 1
+    this.#generation = generation
     for (const listener of this.#listeners) listener(this.#current, this.#generation)
   }
 

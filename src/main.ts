@@ -1,23 +1,42 @@
-// Process entry: watchers -> config -> logger -> app -> listen; timeouts; SIGTERM drains then
-// exits 0; SIGHUP and file changes reload the policy.
+// Process entry: watchers -> config -> logger -> counts -> app -> listen; timeouts; SIGTERM drains
+// then exits 0; SIGHUP and file changes reload the policy. With WEB_CONCURRENCY > 1 this process
+// is the cluster primary (cluster/primary.ts), and each worker starts from the policy it hands out.
 import cluster from 'node:cluster'
-import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { readFileSync, rmSync, writeFileSync, type FSWatcher } from 'node:fs'
 import { createServer, type Server } from 'node:http'
+import type { ListenOptions } from 'node:net'
 import { createApp, type AppDeps } from './app.js'
-import { clusterMetricsSource, exitCannotListen, runPrimary } from './cluster.js'
+import { runPrimary } from './cluster/primary.js'
+import {
+  clusterMetricsSource,
+  exitCannotListen,
+  onPolicy,
+  policyFromPrimary,
+  requestReload,
+  REUSE_PORT,
+} from './cluster/worker.js'
 import {
   ConfigError,
   loadConfig,
   loadPolicy,
   readConfigFile,
   type Config,
+  type Env,
   type ProcessSettings,
 } from './config/index.js'
 import { LiveConfig } from './live-config.js'
 import { createLogger, type Logger } from './logger.js'
-import { createMetrics } from './metrics.js'
+import { createMetrics, sharedCollection, type Metrics } from './metrics.js'
 import { stopWithNpm } from './npm-parent.js'
-import { appKeys, createReloader, logWarnings, readRecorded, watchConfigFiles } from './reload.js'
+import { createCountStore } from './rate-limit/index.js'
+import {
+  appKeys,
+  createReloader,
+  logWarnings,
+  readFrom,
+  readRecorded,
+  watchConfigFiles,
+} from './reload.js'
 
 /** Server timeouts (ms): slow clients that trickle headers or a body are cut off. */
 export const SERVER_TIMEOUTS = {
@@ -34,33 +53,30 @@ const VERSION = (
   }
 ).version
 
-function start(): void {
+async function start(): Promise<void> {
   const env = process.env
+  if (cluster.isWorker) return startWorker(env)
   // The watchers start before the first read, and the reloader's baseline is that very read: a
   // change made at any moment after it is seen, and one made before it is in it.
   let onFileChange = (): void => undefined
   const { watchers, unwatched } = watchConfigFiles(env, () => onFileChange())
-  let first: { value: Config; digest: string }
-  try {
-    first = readRecorded(readConfigFile, (read) => loadConfig(env, read))
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`usersig-service: ${error.message}\n`)
-      process.exit(1)
-    }
-    throw error
-  }
+  const first = orExit(() => readRecorded(readConfigFile, (read) => loadConfig(env, read)))
   const config = first.value
   const settings = config.process
   const logger = createLogger(settings.logLevel)
   for (const { folder, code } of unwatched) {
     logger.warn({ folder, code }, 'cannot watch a configuration folder; reload with SIGHUP')
   }
-  if (cluster.isPrimary && settings.workers > 1) {
+  if (settings.workers > 1) {
     if (config.policy.devDefault === null) {
-      // Each worker watches and reloads on its own; the primary forwards SIGHUP.
-      for (const watcher of watchers) watcher.close()
-      runPrimary(settings.workers, settings, logger, startLine(config, null))
+      // The primary alone reads the files, and hands its workers what it validated.
+      runPrimary({
+        env,
+        first,
+        logger,
+        startLine: startLine(config, null),
+        onFileChange: (reload) => (onFileChange = reload),
+      })
       logWarnings(logger, config)
       return
     }
@@ -70,17 +86,8 @@ function start(): void {
       'WEB_CONCURRENCY is ignored with the development default',
     )
   }
-  const lifecycle = { shuttingDown: false }
   const live = new LiveConfig(config)
   const metrics = createMetrics(live)
-  // Under node:cluster, /metrics answers with the whole cluster's, from the primary: one source
-  // for both listeners (its requests and replies are matched by id).
-  const fromCluster = cluster.isWorker
-    ? { metricsText: clusterMetricsSource(metrics.registry) }
-    : {}
-  const appDeps: AppDeps = { config, live, metrics, logger, lifecycle, ...fromCluster }
-  const app = createApp(appDeps)
-
   // The policy (apps, keys, callers, the JWT secret) reloads; the process settings need a restart.
   const reload = createReloader({
     live,
@@ -92,6 +99,71 @@ function start(): void {
   })
   onFileChange = () => reload.reload('file changed')
   process.on('SIGHUP', () => reload.reload('SIGHUP'))
+  await serve({ live, logger, metrics, watchers })
+}
+
+/** A worker: its configuration is what the primary read and validated (cluster/policy.ts). */
+async function startWorker(env: Env): Promise<void> {
+  const handoff = await policyFromPrimary().catch((error: unknown) => {
+    process.stderr.write(`usersig-service: ${(error as Error).message}\n`)
+    process.exit(1)
+  })
+  const config = orExit(() => loadConfig(env, readFrom(handoff.files)))
+  const logger = createLogger(config.process.logLevel)
+  const live = new LiveConfig(config, handoff.generation)
+  const metrics = createMetrics(live)
+  onPolicy(({ files, generation }) => {
+    try {
+      live.swap(loadPolicy(env, config.process.jwt, readFrom(files)), generation)
+      logger.info({ generation, apps: appKeys(live.current) }, 'configuration reloaded')
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error
+      // The primary validated these very files: only a bug gets here; the old policy stays.
+      logger.error({ generation, problems: error.problems }, "the primary's configuration refused")
+    }
+  })
+  process.on('SIGHUP', requestReload)
+  await serve({ live, logger, metrics, watchers: [] })
+}
+
+/** Loads, or prints the configuration's problems and exits 1. */
+function orExit<T>(load: () => T): T {
+  try {
+    return load()
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`usersig-service: ${error.message}\n`)
+      process.exit(1)
+    }
+    throw error
+  }
+}
+
+/** The listener(s) of one process (alone, or a worker): the app, its counts, shutdown. */
+async function serve(deps: {
+  live: LiveConfig
+  logger: Logger
+  metrics: Metrics
+  watchers: readonly FSWatcher[]
+}): Promise<void> {
+  const { live, logger, metrics } = deps
+  const config = live.current
+  const settings = config.process
+  const worker = cluster.isWorker
+  const lifecycle = { shuttingDown: false }
+  const counts = await createCountStore(settings, {
+    logger,
+    worker,
+    onChange: metrics.showRateLimit,
+  })
+  metrics.showRateLimit(counts.state())
+  // Under node:cluster, /metrics answers with the whole cluster's, from the primary: one source
+  // for both listeners (its requests and replies are matched by id).
+  const metricsText = worker
+    ? clusterMetricsSource(metrics.registry)
+    : sharedCollection(() => metrics.registry.metrics())
+  const appDeps: AppDeps = { config, live, metrics, logger, lifecycle, counts, metricsText }
+  const app = createApp(appDeps)
   const server = createServer(
     { connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS },
     app,
@@ -108,13 +180,13 @@ function start(): void {
   server.once('error', cannotListen)
   // METRICS_PORT: /metrics on a listener of its own (and 404 on PORT), for a scrape network apart.
   const metricsServer = settings.metricsPort === null ? null : listenForMetrics(settings, appDeps)
-  server.listen(settings.port, settings.host, () => {
+  server.listen(listenOptions(settings.port, settings.host), () => {
     server.off('error', cannotListen)
     const address = server.address()
     const port = typeof address === 'object' && address !== null ? address.port : settings.port
     logger.info({ ...startLine(live.current, live.generation), port }, 'listening')
     // Under node:cluster the primary has logged them once for every worker.
-    if (!cluster.isWorker) logWarnings(logger, live.current)
+    if (!worker) logWarnings(logger, live.current)
     if (config.policy.devDefault !== null) {
       writeDevToken(config.policy.devDefault.token, logger)
       printDevBanner(config.policy.devDefault, settings.host, port)
@@ -127,14 +199,14 @@ function start(): void {
     stopping = true
     // Readiness turns 503 first, so the load balancer stops sending; in-flight requests finish.
     lifecycle.shuttingDown = true
-    for (const watcher of watchers) watcher.close()
+    for (const watcher of deps.watchers) watcher.close()
     logger.info({ signal, delayMs: settings.shutdownDelayMs }, 'shutting down')
     setTimeout(() => {
       metricsServer?.close()
       metricsServer?.closeAllConnections()
       server.close(() => {
         logger.info('stopped')
-        process.exit(0)
+        void counts.close().finally(() => process.exit(0))
       })
       server.closeIdleConnections()
       setTimeout(() => {
@@ -152,6 +224,11 @@ function start(): void {
   stopWithNpm(stop)
 }
 
+/** A worker listens on a socket of its own where the kernel can spread connections (REUSE_PORT). */
+function listenOptions(port: number, host: string): ListenOptions {
+  return { port, host, ...(cluster.isWorker && REUSE_PORT ? { reusePort: true } : {}) }
+}
+
 /** The /metrics listener of METRICS_PORT: the same app, serving that one operation. */
 function listenForMetrics(settings: ProcessSettings, deps: AppDeps): Server {
   const app = createApp({ ...deps, surface: 'metrics' })
@@ -166,7 +243,9 @@ function listenForMetrics(settings: ProcessSettings, deps: AppDeps): Server {
     if (text === null) throw error
     exitCannotListen(`usersig-service: ${text.replace('set PORT', 'set METRICS_PORT')}`)
   })
-  server.listen(port, settings.host, () => deps.logger.info({ port }, 'metrics listening'))
+  server.listen(listenOptions(port, settings.host), () =>
+    deps.logger.info({ port }, 'metrics listening'),
+  )
   return server
 }
 
@@ -259,4 +338,4 @@ function printDevBanner(
   )
 }
 
-start()
+void start()

@@ -3,6 +3,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { Config } from './config/index.js'
 import type { LiveConfig } from './live-config.js'
+import type { StoreState } from './rate-limit/index.js'
 
 export interface Metrics {
   readonly registry: Registry
@@ -13,6 +14,8 @@ export interface Metrics {
   readonly issuedFor: (kind: string, sdkappid: string, keyId: string) => Counter.Internal
   readonly verified: Counter<'sdkappid' | 'outcome'>
   readonly reloads: Counter<'outcome'>
+  /** Shows where rate limits count now (and counts a change to the fallback as an outage). */
+  readonly showRateLimit: (state: StoreState) => void
 }
 
 /**
@@ -77,6 +80,19 @@ export function createMetrics(live: LiveConfig, { defaults = true } = {}): Metri
   })
   showConfig(live.current, live.generation)
   live.onSwap(showConfig)
+  const rateLimitShared = new Gauge({
+    name: 'usersig_rate_limit_shared',
+    help: 'Rate limits count in the configured store (label store: memory, cluster or redis): 1; 0 while it is unreachable and each process counts on its own.',
+    labelNames: ['store'],
+    registers: [registry],
+    aggregator: 'min', // under node:cluster: 0 if any worker counts on its own
+  })
+  const rateLimitFallbacks = new Counter({
+    name: 'usersig_rate_limit_fallbacks_total',
+    help: 'Times the shared rate-limit store became unreachable and this process began counting on its own.',
+    labelNames: ['store'],
+    registers: [registry],
+  })
   return {
     registry,
     requests: new Counter({
@@ -106,5 +122,43 @@ export function createMetrics(live: LiveConfig, { defaults = true } = {}): Metri
       labelNames: ['outcome'],
       registers: [registry],
     }),
+    showRateLimit: ({ store, shared }) => {
+      rateLimitShared.set({ store }, shared ? 1 : 0)
+      if (!shared) rateLimitFallbacks.inc({ store })
+    },
+  }
+}
+
+/**
+ * How long one collection of /metrics serves every scrape after it (a real process's). Scrapers
+ * ask every 15 s or more; a flood of scrapes then costs one collection per interval.
+ */
+export const METRICS_CACHE_MS = 250
+
+/**
+ * `collect`, shared: scrapes while a collection runs get its result, and so do those within
+ * `cacheMs` after it ended. A failed collection is not kept.
+ */
+export function sharedCollection(
+  collect: () => Promise<string>,
+  cacheMs = METRICS_CACHE_MS,
+): () => Promise<string> {
+  let current: Promise<string> | null = null
+  let endedAt = -Infinity
+  return () => {
+    // While it runs, endedAt is Infinity: every scrape shares it.
+    if (current !== null && performance.now() - endedAt < cacheMs) return current
+    const running = collect()
+    current = running
+    endedAt = Infinity
+    running.then(
+      () => {
+        if (current === running) endedAt = performance.now()
+      },
+      () => {
+        if (current === running) current = null
+      },
+    )
+    return running
   }
 }

@@ -26,21 +26,38 @@ export interface Reloader {
   reload(reason: string): ReloadOutcome
 }
 
+/** What a load read: each file's text by path (secrets: never logged). */
+export type FilesRead = Readonly<Record<string, string>>
+
 /**
- * Runs `load` with a reader that records every file it reads, and returns what it loaded with a
- * digest of those files: a later read with the same digest read the same configuration.
+ * Runs `load` with a reader that records every file it reads, and returns what it loaded with
+ * those files and their digest: a later read with the same digest read the same configuration.
  */
 export function readRecorded<T>(
   readFile: ReadFile,
   load: (read: ReadFile) => T,
-): { value: T; digest: string } {
+): { value: T; digest: string; files: FilesRead } {
   const hash = createHash('sha256')
+  const files: Record<string, string> = {}
   const value = load((path) => {
     const text = readFile(path)
     hash.update(path).update('\0').update(text).update('\0')
+    files[path] = text
     return text
   })
-  return { value, digest: hash.digest('hex') }
+  return { value, digest: hash.digest('hex'), files: Object.freeze(files) }
+}
+
+/**
+ * A ReadFile over files read elsewhere (a worker's, from its primary): a path that is not among
+ * them fails as a missing file would.
+ */
+export function readFrom(files: FilesRead): ReadFile {
+  return (path) => {
+    const text = files[path]
+    if (text === undefined) throw Object.assign(new Error('not read'), { code: 'ENOENT' })
+    return text
+  }
 }
 
 /**
@@ -53,7 +70,9 @@ export function createReloader(deps: {
   load: (read: ReadFile) => Policy
   readFile: ReadFile
   logger: Logger
-  metrics: Metrics
+  metrics: Pick<Metrics, 'reloads'>
+  /** After a successful reload: the files it read (a cluster primary hands them to its workers). */
+  onReloaded?: (files: FilesRead) => void
 }): Reloader {
   const { live, logger, metrics } = deps
   let lastDigest = deps.baseline
@@ -89,6 +108,7 @@ export function createReloader(deps: {
       )
       logWarnings(logger, live.current)
       metrics.reloads.inc({ outcome: 'success' })
+      deps.onReloaded?.(next.files)
       return 'success'
     },
   }

@@ -7,7 +7,7 @@ import { dirname } from 'node:path'
 import type { Findings } from './findings.js'
 import type { Env } from './sources.js'
 
-/** The variables that name files holding keys, tokens or a JWT secret. */
+/** The variables that name files of the policy holding keys, tokens or a JWT secret (watched for reload). */
 export const SECRET_FILE_VARIABLES = [
   'USERSIG_APPS_FILE',
   'USERSIG_CLIENTS_FILE',
@@ -16,9 +16,13 @@ export const SECRET_FILE_VARIABLES = [
 ] as const
 
 /** Warns (in production) about each secret file others may read or replace. */
-export function checkSecretFiles(env: Env, findings: Findings): void {
+export function checkSecretFiles(
+  env: Env,
+  findings: Findings,
+  variables: readonly string[] = SECRET_FILE_VARIABLES,
+): void {
   if (!findings.production) return
-  for (const variable of SECRET_FILE_VARIABLES) {
+  for (const variable of variables) {
     const path = env[variable]
     if (path === undefined) continue
     for (const exposure of exposures(path))

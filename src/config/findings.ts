@@ -11,7 +11,7 @@ export const WARNINGS = {
   weak_secret: 'use the key from the console (or 32 random bytes); refused in production',
   jwt_secret_is_app_key: 'give JWT callers a secret of their own; refused in production',
   metrics_public:
-    'set USERSIG_METRICS_TOKEN (or _FILE) to require a bearer token on /metrics, or METRICS_PORT to serve it on a listener of its own',
+    'set USERSIG_METRICS_TOKEN (or _FILE) to require a bearer token on /metrics, or METRICS_PORT to serve it on a listener of its own, instead of USERSIG_METRICS_PUBLIC=true',
 } as const
 
 export type WarningCode = keyof typeof WARNINGS

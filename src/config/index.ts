@@ -16,6 +16,7 @@ export { ConfigError, WARNINGS, type ConfigWarning, type WarningCode } from './f
 export type { JwtConfig } from './jwt.js'
 export { loadPolicy, type Policy } from './policy.js'
 export type { ProcessSettings } from './process.js'
+export type { RedisSettings } from './redis.js'
 export { MAX_FILE_BYTES, readConfigFile, type Env, type ReadFile } from './sources.js'
 
 /**
@@ -49,7 +50,7 @@ export function loadConfig(env: Env, readFile: ReadFile = readConfigFile): Confi
       return null
     }
   }
-  const settings = attempt(() => loadProcessSettings(env))
+  const settings = attempt(() => loadProcessSettings(env, readFile))
   // Read even when the settings are refused, so that every problem is reported at once.
   const policy = attempt(() => loadPolicy(env, settings?.jwt ?? null, readFile))
   if (settings === null || policy === null) throw new ConfigError(problems)

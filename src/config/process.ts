@@ -3,9 +3,11 @@
 // never changes them: only the Policy (policy.ts) is swapped.
 import { availableParallelism } from 'node:os'
 import { bool, makeExactValidator, port, str } from 'envalid'
+import { checkSecretFiles } from './file-access.js'
 import { ConfigError, Findings, type ConfigWarning } from './findings.js'
 import { JWT_VARIABLES, readJwtSettings, type JwtSettings } from './jwt.js'
-import type { Env } from './sources.js'
+import { readRedisSettings, REDIS_VARIABLES, type RedisSettings } from './redis.js'
+import { readConfigFile, type Env, type ReadFile } from './sources.js'
 import { integer, readVariables } from './variables.js'
 
 export interface ProcessSettings {
@@ -18,12 +20,19 @@ export interface ProcessSettings {
   readonly maxClockSkew: number
   readonly shutdownDelayMs: number
   readonly shutdownTimeoutMs: number
-  /** Requests per minute per caller (per replica and worker) when the caller sets no limit of its own; 0: none. */
+  /**
+   * Tickets per minute per caller when the caller sets no limit of its own; 0: none. Counted for
+   * the whole fleet in Redis (`redis`), else for the whole machine (workers share the primary's count).
+   */
   readonly rateLimitPerMinute: number
+  /** Where every replica and worker counts rate limits together, or null: each machine counts alone. */
+  readonly redis: RedisSettings | null
   /** Worker processes (node:cluster); 1 runs a single process. */
   readonly workers: number
   /** Serve /metrics on a listener of its own on this port (and not on PORT), or null. */
   readonly metricsPort: number | null
+  /** USERSIG_METRICS_PUBLIC: /metrics on PORT without a token, deliberately (production needs a choice). */
+  readonly metricsPublic: boolean
   /** JWT callers' issuer settings, or null without JWT callers. */
   readonly jwt: JwtSettings | null
   readonly warnings: readonly ConfigWarning[]
@@ -52,11 +61,16 @@ function specs(production: boolean) {
     WEB_CONCURRENCY: WORKERS({ default: 1 }),
     USERSIG_RATE_LIMIT_PER_MINUTE: NON_NEGATIVE({ default: 60_000 }),
     METRICS_PORT: port({ default: undefined }),
+    USERSIG_METRICS_PUBLIC: bool({ default: false }),
   }
 }
 
 /** The variables read here (with the JWT ones), as docs/configuration.md lists them. */
-export const PROCESS_VARIABLES = [...Object.keys(specs(false)), ...JWT_VARIABLES]
+export const PROCESS_VARIABLES = [
+  ...Object.keys(specs(false)),
+  ...JWT_VARIABLES,
+  ...REDIS_VARIABLES,
+]
 
 export function isProduction(env: Env): boolean {
   return env.NODE_ENV === 'production'
@@ -67,24 +81,34 @@ export function isProduction(env: Env): boolean {
  *
  * @throws ConfigError listing every problem by variable.
  */
-export function loadProcessSettings(env: Env): ProcessSettings {
+export function loadProcessSettings(
+  env: Env,
+  readFile: ReadFile = readConfigFile,
+): ProcessSettings {
   const production = isProduction(env)
   const findings = new Findings(production)
   const vars = readVariables(env, specs(production), findings)
   const jwt = readJwtSettings(env, findings)
+  const redis = readRedisSettings(env, readFile, findings)
+  checkSecretFiles(env, findings, ['USERSIG_REDIS_URL_FILE'])
   if (vars === null || findings.problems.length > 0) throw new ConfigError(findings.problems)
   if (vars.METRICS_PORT !== undefined && vars.METRICS_PORT === vars.PORT)
     throw new ConfigError(['METRICS_PORT: must differ from PORT (it takes /metrics off PORT)'])
-  if (
-    production &&
-    vars.METRICS_PORT === undefined &&
-    env.USERSIG_METRICS_TOKEN === undefined &&
-    env.USERSIG_METRICS_TOKEN_FILE === undefined
-  ) {
-    findings.warn(
-      'metrics_public',
-      '/metrics needs no token: anyone who reaches the service sees its SDKAppIDs, key ids and traffic',
-    )
+  const metricsToken =
+    env.USERSIG_METRICS_TOKEN !== undefined || env.USERSIG_METRICS_TOKEN_FILE !== undefined
+  if (vars.METRICS_PORT === undefined && !metricsToken) {
+    // Which apps and keys exist, and their traffic, are not for whoever reaches the port.
+    if (production && !vars.USERSIG_METRICS_PUBLIC) {
+      throw new ConfigError([
+        'USERSIG_METRICS_TOKEN: /metrics would be public in production: set USERSIG_METRICS_TOKEN (or _FILE) to require a bearer token, METRICS_PORT to serve it on a listener of its own, or USERSIG_METRICS_PUBLIC=true to make it public deliberately',
+      ])
+    }
+    if (production) {
+      findings.warn(
+        'metrics_public',
+        'USERSIG_METRICS_PUBLIC: /metrics needs no token: anyone who reaches the service sees its SDKAppIDs, key ids and traffic',
+      )
+    }
   }
   if (production && vars.USERSIG_DEBUG_ENDPOINTS) {
     findings.warn(
@@ -104,6 +128,8 @@ export function loadProcessSettings(env: Env): ProcessSettings {
     rateLimitPerMinute: vars.USERSIG_RATE_LIMIT_PER_MINUTE,
     workers: vars.WEB_CONCURRENCY,
     metricsPort: vars.METRICS_PORT ?? null,
+    metricsPublic: vars.USERSIG_METRICS_PUBLIC,
+    redis,
     jwt,
     warnings: Object.freeze(findings.warnings),
   })

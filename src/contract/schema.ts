@@ -357,6 +357,12 @@ export interface components {
     Readiness: {
       /** @enum {string} */
       status: 'ready' | 'shutting_down'
+      /** @description Where this process counts rate limits: `store` is the configured count (`memory`: this process alone, `cluster`: every worker of the machine, `redis`: the whole fleet), and `shared` is false while that store is unreachable and the process counts on its own. A store outage never fails readiness: tickets are still issued. */
+      rateLimit: {
+        /** @enum {string} */
+        store: 'memory' | 'cluster' | 'redis'
+        shared: boolean
+      }
       /** @description The configuration generation: 1 at start, +1 per successful reload. */
       generation: number
       /** @description Number of configured SDKAppIDs. */

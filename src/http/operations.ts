@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { parseDocument, type Scalar, type YAMLMap } from 'yaml'
 import type { LiveConfig } from '../live-config.js'
 import type { Metrics } from '../metrics.js'
+import type { CountStore } from '../rate-limit/index.js'
 import { OPENAPI_PATH } from './contract.js'
 import type { Handler } from './routes.js'
 
@@ -19,6 +20,7 @@ export const liveness: Handler<'liveness', null> = () => ({ status: 200, json: {
 export function readiness(deps: {
   live: LiveConfig
   lifecycle: Lifecycle
+  counts: CountStore
 }): Handler<'readiness', null> {
   return function readinessHandler({ config }) {
     const shuttingDown = deps.lifecycle.shuttingDown
@@ -27,6 +29,8 @@ export function readiness(deps: {
       status: shuttingDown ? 503 : 200,
       json: {
         status: shuttingDown ? 'shutting_down' : 'ready',
+        // Shown, never a reason to fail: a store outage does not stop issuance.
+        rateLimit: deps.counts.state(),
         generation: deps.live.generation,
         apps: apps.length,
         keys: apps.reduce((n, app) => n + app.keys.length, 0),

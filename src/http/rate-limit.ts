@@ -1,14 +1,13 @@
 // Per-caller rate limits, keyed by the authenticated caller, not the IP, counted in tickets: a
-// request costs 1, a batch of N user ids costs N. Counting is rate-limiter-flexible's memory store
-// (fixed one-minute windows, points taken in any number); the headers are the IETF draft-8
-// `RateLimit` and `RateLimit-Policy` fields.
+// request costs 1, a batch of N user ids costs N. The counts live in a CountStore
+// (src/rate-limit/: this process, the machine's cluster primary, or Redis for a fleet); the
+// headers are the IETF draft-8 `RateLimit` and `RateLimit-Policy` fields.
 import { createHash } from 'node:crypto'
-import { RateLimiterMemory } from 'rate-limiter-flexible'
 import type { Config } from '../config/index.js'
 import { ServiceError } from '../errors.js'
+import { memoryStore, WINDOW_SECONDS, type CountStore } from '../rate-limit/index.js'
 import type { Caller } from './authenticate.js'
 
-const WINDOW_SECONDS = 60
 const POLICY_CACHE = 10_000
 
 export interface RateLimiter {
@@ -28,20 +27,9 @@ export interface RateLimiter {
 
 /**
  * Limits each caller to its `rateLimitPerMinute` (or the configured default; 0 means none) in a
- * one-minute window. The counts live in this process: with several replicas or workers, a
- * caller's total is the limit times their number.
+ * one-minute window, counted in `counts` (by default, in this process alone).
  */
-export function createRateLimiter(): RateLimiter {
-  // The library fixes the allowance per limiter: one limiter per distinct limit in use.
-  const limiters = new Map<number, RateLimiterMemory>()
-  const limiterFor = (limit: number) => {
-    let limiter = limiters.get(limit)
-    if (limiter === undefined) {
-      limiter = new RateLimiterMemory({ points: limit, duration: WINDOW_SECONDS })
-      limiters.set(limit, limiter)
-    }
-    return limiter
-  }
+export function createRateLimiter(counts: CountStore = memoryStore()): RateLimiter {
   // The RateLimit-Policy value per caller and limit, cached; JWT subjects are unbounded, so the
   // cache is too, loosely.
   const policies = new Map<string, string>()
@@ -69,12 +57,11 @@ export function createRateLimiter(): RateLimiter {
       const limit = limitOf(caller, config)
       if (limit === 0) return {}
       const key = keyOf(caller)
-      const limiter = limiterFor(limit)
       // One call on the common path: take, then give back if it did not fit (with `held`).
-      const taken = await limiter.penalty(key, count)
-      const fits = taken.consumedPoints <= limit
-      const state = fits ? taken : await limiter.reward(key, count + held)
-      const left = Math.max(limit - state.consumedPoints, 0)
+      const taken = await counts.add(key, limit, count)
+      const fits = taken.consumed <= limit
+      const state = fits ? taken : await counts.add(key, limit, -(count + held))
+      const left = Math.max(limit - state.consumed, 0)
       const reset = Math.ceil(Math.max(state.msBeforeNext, 0) / 1000) || WINDOW_SECONDS
       const headers = {
         RateLimit: `"${limit}-in-1min"; r=${left}; t=${reset}`,

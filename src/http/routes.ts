@@ -9,6 +9,7 @@ import type { Config } from '../config/index.js'
 import type { Answer, OperationId, RequestBody } from '../contract/index.js'
 import type { LiveConfig } from '../live-config.js'
 import type { Metrics } from '../metrics.js'
+import type { CountStore } from '../rate-limit/index.js'
 import type { Caller } from './authenticate.js'
 import { debugPage } from './debug-page.js'
 import { liveness, metrics, openapiDocument, readiness, type Lifecycle } from './operations.js'
@@ -62,6 +63,8 @@ export type RouteTable = { readonly [O in OperationId]: Route<O> }
 export interface RouteDeps extends TicketDeps {
   readonly live: LiveConfig
   readonly lifecycle: Lifecycle
+  /** Where rate limits count: readiness says which count is in force. */
+  readonly counts: CountStore
   readonly metrics: Metrics
   /** What GET /metrics serves; under node:cluster, the whole cluster's metrics. */
   readonly metricsText: () => Promise<string>

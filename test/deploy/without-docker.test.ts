@@ -107,6 +107,7 @@ testIf(enabled, 'a full npm ci (~40 s): runs under `npm run test:image` (USERSIG
         env: {
           ...shellEnv,
           NODE_ENV: 'production',
+          USERSIG_METRICS_TOKEN: randomBytes(32).toString('base64url'),
           HOST: '127.0.0.1',
           PORT: String(port),
           USERSIG_APPS_FILE: join(secrets, 'apps.json'),

@@ -15,6 +15,7 @@ import { createMetrics } from '../../src/metrics.js'
 import { createAuthenticator } from '../../src/http/authenticate.js'
 import { compileContract, OPENAPI_PATH } from '../../src/http/contract.js'
 import { createRateLimiter } from '../../src/http/rate-limit.js'
+import { memoryStore } from '../../src/rate-limit/index.js'
 import { createRoutes } from '../../src/http/routes.js'
 import { createFrontDoor, requestTarget, type FrontDoorRoute } from '../../src/http/server.js'
 import { createStaticTrees } from '../../src/http/static-trees.js'
@@ -107,9 +108,11 @@ function buildExtended(
   const lines: string[] = []
   const logger = createLogger('debug', { write: (line: string) => void lines.push(line) })
   const lifecycle = { shuttingDown: false }
+  const counts = memoryStore()
   const defaults = createRoutes({
     live,
     lifecycle,
+    counts,
     logger,
     metrics,
     clock: () => NOW,
@@ -142,7 +145,7 @@ function buildExtended(
     logger,
     metrics,
     authenticate: createAuthenticator({ logger }),
-    rateLimit: createRateLimiter(),
+    rateLimit: createRateLimiter(counts),
     validateResponses: true,
   })
   return {

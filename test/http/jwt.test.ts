@@ -239,6 +239,7 @@ describe('JWT callers with a shared HS256 secret', () => {
 
     const config = loadConfig({
       NODE_ENV: 'production',
+      METRICS_PORT: '9100',
       USERSIG_APPS: JSON.stringify(USERSIG_APPS),
       USERSIG_JWT_ISSUER: ISSUER,
       USERSIG_JWT_AUDIENCE: AUDIENCE,

@@ -52,6 +52,7 @@ describe('GET /healthz and /readyz', () => {
     expect(res.status).toBe(200)
     expect(res.body).toEqual({
       status: 'ready',
+      rateLimit: { store: 'memory', shared: true },
       generation: 1,
       apps: 2,
       keys: 3,
@@ -72,6 +73,7 @@ describe('GET /healthz and /readyz', () => {
     expect(res.status).toBe(503)
     expect(res.body).toEqual({
       status: 'shutting_down',
+      rateLimit: { store: 'memory', shared: true },
       generation: 1,
       apps: 2,
       keys: 3,
@@ -90,6 +92,7 @@ describe('GET /healthz and /readyz', () => {
     expect(res.status).toBe(503)
     expect(res.body).toEqual({
       status: 'shutting_down',
+      rateLimit: { store: 'memory', shared: true },
       generation: 1,
       apps: 2,
       keys: 3,

@@ -3,7 +3,8 @@
 // within a bound with the workers that answered, and says how many did not.
 import { randomBytes } from 'node:crypto'
 import { Agent, request } from 'node:http'
-import { COLLECT_DEADLINE_MS } from '../../src/cluster.js'
+import { COLLECT_DEADLINE_MS } from '../../src/cluster/metrics.js'
+import { METRICS_CACHE_MS } from '../../src/metrics.js'
 import { scaled } from '../helpers/stress.js'
 import {
   connectionOwner,
@@ -81,6 +82,7 @@ async function stillServing() {
   expect(service.child.signalCode).toBeNull()
   expect((await get('/healthz')).status).toBe(200)
   expect(await issue()).toBe(200)
+  await sleep(METRICS_CACHE_MS) // a fresh collection, not the last one's cached text
   const scrape = await get('/metrics')
   expect(scrape.status).toBe(200)
   expect(scrape.ms).toBeLessThan(SCRAPE_BOUND_MS)
@@ -113,6 +115,7 @@ test('a stalled worker: the scrape answers at the deadline with the other, and s
   expect(gauge(healthy.body, 'usersig_cluster_workers_unanswered')).toBe(0)
 
   process.kill(other, 'SIGSTOP')
+  await sleep(METRICS_CACHE_MS) // past the last collection's cache
   try {
     const partial = await get('/metrics', agent)
     expect(partial.localPort).toBe(localPort) // still the worker that was asked, not the stalled one
@@ -138,6 +141,7 @@ test(`${KILLS} workers killed during scrapes: the primary stays up and keeps ser
   for (let kill = 0; kill < KILLS; kill++) {
     const { agent, served, other } = await pinnedConnection(kill)
     process.kill(other, 'SIGSTOP')
+    await sleep(METRICS_CACHE_MS) // past the last collection's cache
     const scrape = get('/metrics', agent).then(
       (answer) => answer,
       (error: NodeJS.ErrnoException) => ({ error: error.code ?? error.message }),

@@ -29,9 +29,10 @@ test('production without apps and clients refuses to start, quickly, naming the 
   const started = Date.now()
   const service = await startService({ NODE_ENV: 'production' })
   expect(await service.exited).toBe(1)
-  expect(Date.now() - started).toBeLessThan(5000) // includes tsx start-up; the check itself is instant
+  expect(Date.now() - started).toBeLessThan(5000) // includes Node's start-up; the check itself is instant
   expect(service.stderr).toBe(
     'usersig-service: Invalid configuration:\n' +
+      '  - USERSIG_METRICS_TOKEN: /metrics would be public in production: set USERSIG_METRICS_TOKEN (or _FILE) to require a bearer token, METRICS_PORT to serve it on a listener of its own, or USERSIG_METRICS_PUBLIC=true to make it public deliberately\n' +
       '  - USERSIG_APPS: not set (nor USERSIG_APPS_FILE); configure at least one SDKAppID\n' +
       '  - USERSIG_CLIENTS: not set (nor USERSIG_CLIENTS_FILE); configure at least one caller (or JWT callers)\n',
   )
@@ -72,6 +73,7 @@ test('production: the start line says what runs, and each warning is logged once
     ...configured,
     NODE_ENV: 'production',
     USERSIG_DEBUG_ENDPOINTS: 'true',
+    USERSIG_METRICS_PUBLIC: 'true',
   })
   const lines = running.stdout
     .trim()
@@ -201,6 +203,7 @@ test('SIGTERM: readiness turns 503, an in-flight request completes, the process 
   expect(ready.status).toBe(503)
   expect(await ready.json()).toEqual({
     status: 'shutting_down',
+    rateLimit: { store: 'memory', shared: true },
     generation: 1,
     apps: 1,
     keys: 1,

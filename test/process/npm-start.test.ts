@@ -15,6 +15,7 @@ const secret = randomBytes(32).toString('hex')
 const token = randomBytes(24).toString('base64url')
 const env = {
   NODE_ENV: 'production',
+  USERSIG_METRICS_TOKEN: randomBytes(32).toString('base64url'),
   SHUTDOWN_DELAY_MS: '100',
   USERSIG_APPS: JSON.stringify({ '1400000000': { keys: [{ id: 'k1', secret }] } }),
   USERSIG_CLIENTS: JSON.stringify([

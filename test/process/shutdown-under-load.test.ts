@@ -10,6 +10,7 @@ const token = randomBytes(24).toString('base64url')
 test('no accepted request is lost when SIGTERM lands under load', async () => {
   const service = await startService({
     NODE_ENV: 'production',
+    USERSIG_METRICS_TOKEN: randomBytes(32).toString('base64url'),
     SHUTDOWN_DELAY_MS: '300',
     USERSIG_APPS: JSON.stringify({ '1400000000': { keys: [{ id: 'k1', secret }] } }),
     USERSIG_CLIENTS: JSON.stringify([

@@ -350,6 +350,7 @@ describe('any document at all: a ConfigError or a configuration, never a crash',
         try {
           loadConfig({
             NODE_ENV: production ? 'production' : 'test',
+            METRICS_PORT: '9100',
             USERSIG_APPS: JSON.stringify(apps) ?? 'null',
             USERSIG_CLIENTS: JSON.stringify(clients) ?? 'null',
           })

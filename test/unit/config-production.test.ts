@@ -117,14 +117,17 @@ describe('refused in production, warned about elsewhere', () => {
 })
 
 describe('warned about in production, once at start and on each reload', () => {
-  test('/metrics public: neither USERSIG_METRICS_TOKEN nor METRICS_PORT', () => {
+  test('/metrics public: refused unless USERSIG_METRICS_PUBLIC=true says so, then warned about', () => {
     const withoutToken: Record<string, string> = { ...production }
     delete withoutToken.USERSIG_METRICS_TOKEN
-    expect(warnings(withoutToken)).toEqual([
+    expect(problems(withoutToken)).toEqual([
+      'USERSIG_METRICS_TOKEN: /metrics would be public in production: set USERSIG_METRICS_TOKEN (or _FILE) to require a bearer token, METRICS_PORT to serve it on a listener of its own, or USERSIG_METRICS_PUBLIC=true to make it public deliberately',
+    ])
+    expect(warnings({ ...withoutToken, USERSIG_METRICS_PUBLIC: 'true' })).toEqual([
       {
         warning: 'metrics_public',
         message:
-          '/metrics needs no token: anyone who reaches the service sees its SDKAppIDs, key ids and traffic',
+          'USERSIG_METRICS_PUBLIC: /metrics needs no token: anyone who reaches the service sees its SDKAppIDs, key ids and traffic',
       },
     ])
     expect(warnings({ ...withoutToken, METRICS_PORT: '9100' })).toEqual([])
@@ -198,7 +201,11 @@ describe('secret files others may read or replace (production)', () => {
     chmodSync(path, mode)
     return path
   }
-  const withoutApps = { NODE_ENV: 'production', USERSIG_CLIENTS: hashedClients }
+  const withoutApps = {
+    NODE_ENV: 'production',
+    USERSIG_CLIENTS: hashedClients,
+    METRICS_PORT: '9100',
+  }
   const fileWarnings = (path: string) =>
     warnings({ ...withoutApps, USERSIG_APPS_FILE: path }).filter(
       (w) => w.warning === 'secret_file_permissions',

@@ -60,7 +60,9 @@ describe('loadConfig', () => {
   })
 
   test('production defaults: listen on all interfaces, debug endpoints off', () => {
-    expect(loadConfig({ ...good, NODE_ENV: 'production' }).process).toMatchObject({
+    expect(
+      loadConfig({ ...good, NODE_ENV: 'production', METRICS_PORT: '9100' }).process,
+    ).toMatchObject({
       host: '0.0.0.0',
       debugEndpoints: false,
       production: true,
@@ -101,7 +103,7 @@ describe('loadConfig', () => {
   })
 
   test('production refuses to start without apps and clients', () => {
-    expect(problems({ NODE_ENV: 'production' })).toEqual([
+    expect(problems({ NODE_ENV: 'production', METRICS_PORT: '9100' })).toEqual([
       'USERSIG_APPS: not set (nor USERSIG_APPS_FILE); configure at least one SDKAppID',
       'USERSIG_CLIENTS: not set (nor USERSIG_CLIENTS_FILE); configure at least one caller (or JWT callers)',
     ])

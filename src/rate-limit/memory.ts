@@ -1,0 +1,10 @@
+// Counts in this process: one process alone, or the fallback while a shared store is away.
+import { RateLimiterMemory } from 'rate-limiter-flexible'
+import { limiterStore, WINDOW_SECONDS, type CountStore } from './store.js'
+
+export function memoryStore(): CountStore {
+  return limiterStore(
+    'memory',
+    (limit) => new RateLimiterMemory({ points: limit, duration: WINDOW_SECONDS }),
+  )
+}

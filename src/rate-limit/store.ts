@@ -1,0 +1,67 @@
+// Where rate-limit counts live, behind one small interface. Counting is rate-limiter-flexible's
+// (fixed windows, points added in any number, negative to give back); the stores are its memory
+// store (one process), its cluster store (node:cluster workers counting in their primary) and its
+// Redis store (every replica and worker of a fleet), chosen from configuration.
+import type { RateLimiterAbstract, RateLimiterRes } from 'rate-limiter-flexible'
+
+/** The one-minute window every limit counts in. */
+export const WINDOW_SECONDS = 60
+
+export type StoreKind = 'memory' | 'cluster' | 'redis'
+
+/** A caller's count in its current window, after an addition. */
+export interface Count {
+  readonly consumed: number
+  /** Until the window ends. */
+  readonly msBeforeNext: number
+}
+
+/** Where the counts go now, for /readyz and the metrics. */
+export interface StoreState {
+  /** The configured store. */
+  readonly store: StoreKind
+  /** Counting there (true), or in this process while it is unreachable (false). */
+  readonly shared: boolean
+}
+
+export interface CountStore {
+  /**
+   * Adds `points` (negative: gives them back) to `key`'s count in its current window of a
+   * `limit`-per-minute allowance, and resolves to the count after. Rejects only when the store
+   * cannot be reached (a failover store never does).
+   */
+  add(key: string, limit: number, points: number): Promise<Count>
+  state(): StoreState
+  /** Stops timers and closes connections. */
+  close(): Promise<void>
+}
+
+/**
+ * A store over one rate-limiter-flexible limiter per distinct limit (the library fixes the
+ * allowance per limiter). `make` builds the limiter of a limit.
+ */
+export function limiterStore(
+  store: StoreKind,
+  make: (limit: number) => RateLimiterAbstract,
+  close: () => Promise<void> = async () => undefined,
+): CountStore {
+  const limiters = new Map<number, RateLimiterAbstract>()
+  const limiterFor = (limit: number) => {
+    let limiter = limiters.get(limit)
+    if (limiter === undefined) {
+      limiter = make(limit)
+      limiters.set(limit, limiter)
+    }
+    return limiter
+  }
+  return {
+    async add(key, limit, points) {
+      const limiter = limiterFor(limit)
+      const res: RateLimiterRes =
+        points >= 0 ? await limiter.penalty(key, points) : await limiter.reward(key, -points)
+      return { consumed: res.consumedPoints, msBeforeNext: res.msBeforeNext }
+    },
+    state: () => ({ store, shared: true }),
+    close,
+  }
+}
