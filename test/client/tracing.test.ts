@@ -31,9 +31,12 @@ const refused = new Set<string>()
 beforeAll(async () => {
   server = await startRecordingServer((req, res) => {
     const id = req.headers['x-fail-first']
-    if (typeof id !== 'string' || refused.has(id)) return ok(res)
-    refused.add(id)
-    problem(res, 503, 'auth_unavailable')
+    if (typeof id !== 'string' || refused.has(id)) {
+      ok(res)
+    } else {
+      refused.add(id)
+      problem(res, 503, 'auth_unavailable')
+    }
   })
 })
 afterAll(async () => {
