@@ -5,6 +5,8 @@
 import { readFileSync } from 'node:fs'
 import request from 'supertest'
 import { parse } from 'yaml'
+import { DEFAULT_RETRY } from '../../src/client/options.js'
+import { ERRORS } from '../../src/errors.js'
 import { APP_A, buildApp, expectProblem, post, TOKENS, USERSIG_CLIENTS } from '../helpers/http.js'
 import { jwksEnv, keyPair, signJwt, startIdp, type Idp } from '../helpers/idp.js'
 
@@ -77,6 +79,23 @@ describe('openapi.yaml', () => {
         { $ref: '#/components/responses/InternalError' },
       ])
   })
+})
+
+test("docs/api.md's retry table has every error code, and says retry exactly where the typed client does", () => {
+  const page = readFileSync(new URL('../../docs/api.md', import.meta.url), 'utf8')
+  const section = page.slice(page.indexOf('\n## Retries and timeouts\n'))
+  const rows = section
+    .split('\n')
+    .filter((line) => line.startsWith('| `'))
+    .map((line) => line.split('|').map((cell) => cell.trim().replace(/`/g, '')))
+    .map((cells) => [cells[1], cells[2], cells[3]])
+  expect(rows).toEqual(
+    Object.entries(ERRORS).map(([code, { status }]) => [
+      code,
+      String(status),
+      (DEFAULT_RETRY.statuses as readonly number[]).includes(status) ? 'yes' : 'no',
+    ]),
+  )
 })
 
 describe('every 429 the service can produce carries Retry-After', () => {
