@@ -84,8 +84,8 @@ async function exchange(
   const signal = AbortSignal.any([callerSignal, timeout.signal])
   try {
     const response = await fetch(new Request(url, { ...init, signal }))
-    const bytes = await readCapped(response)
-    return new Response(bytes.byteLength === 0 ? null : bytes, {
+    const body = await readCapped(response)
+    return new Response(body.size === 0 ? null : body, {
       status: response.status,
       statusText: response.statusText,
       headers: response.headers,
@@ -100,29 +100,25 @@ async function exchange(
   }
 }
 
-async function readCapped(response: Response): Promise<Uint8Array<ArrayBuffer>> {
-  if (response.body === null) return new Uint8Array()
+/** The answer's body, read to its end, up to MAX_ANSWER_BYTES. */
+async function readCapped(response: Response): Promise<Blob> {
+  if (response.body === null) return new Blob()
   const tooLarge = () =>
     new UserSigNetworkError(`the answer is larger than ${MAX_ANSWER_BYTES} bytes`, undefined)
   if (Number(response.headers.get('content-length') ?? 0) > MAX_ANSWER_BYTES) {
     await response.body.cancel()
     throw tooLarge()
   }
-  const chunks: Uint8Array[] = []
+  // fetch's body stream yields bytes on plain ArrayBuffers (never shared ones).
+  const chunks: Uint8Array<ArrayBuffer>[] = []
   let size = 0
   for await (const chunk of response.body) {
     size += chunk.byteLength
     // Leaving the loop cancels the stream.
     if (size > MAX_ANSWER_BYTES) throw tooLarge()
-    chunks.push(chunk)
+    chunks.push(chunk as Uint8Array<ArrayBuffer>)
   }
-  const bytes = new Uint8Array(size)
-  let offset = 0
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset)
-    offset += chunk.byteLength
-  }
-  return bytes
+  return new Blob(chunks)
 }
 
 /** The problem document of an answer about to be retried (for onRetry and the last error). */
