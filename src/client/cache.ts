@@ -82,6 +82,8 @@ export function createUserSigCache(
         // own `expiresAt` is on the service's clock, which may differ from ours.
         const freshMs = (ticket.expire - margin) * 1000 - (performance.now() - asked)
         // Not kept when deleted meanwhile, or when it has no more than the margin to live.
+        // Frozen: every ask is handed the same object.
+        Object.freeze(ticket)
         if (pending.get(key) === ask && freshMs >= 1)
           tickets.set(key, ticket, { ttl: Math.floor(freshMs) })
         return ticket

@@ -80,9 +80,15 @@ async function exchange(
   callerSignal: AbortSignal,
 ): Promise<Response> {
   const timeout = new AbortController()
-  const timer = setTimeout(() => timeout.abort(), timeoutMs)
   const signal = AbortSignal.any([callerSignal, timeout.signal])
-  try {
+  // Settles on the first abort, the caller's or the timeout's, even if a `fetch` given in the
+  // options does not honour the signal.
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const aborted = new Promise<never>((_resolve, reject) => {
+    signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true })
+    timer = setTimeout(() => timeout.abort(), timeoutMs)
+  })
+  const whole = async () => {
     const response = await fetch(new Request(url, { ...init, signal }))
     const body = await readCapped(response)
     return new Response(body.size === 0 ? null : body, {
@@ -90,6 +96,9 @@ async function exchange(
       statusText: response.statusText,
       headers: response.headers,
     })
+  }
+  try {
+    return await Promise.race([whole(), aborted])
   } catch (error) {
     if (callerSignal.aborted) throw callerSignal.reason
     if (timeout.signal.aborted) throw new UserSigTimeoutError(timeoutMs)

@@ -106,6 +106,18 @@ describe('timeouts: the whole exchange, headers and body', () => {
     expect(ms).toBeLessThan(3000)
   })
 
+  test('a fetch given in the options that ignores the abort signal is timed out all the same', async () => {
+    const client = createUserSigClient({
+      baseUrl: 'http://127.0.0.1:9',
+      token: TOKEN,
+      timeoutMs: 100,
+      fetch: () => new Promise<Response>(() => {}),
+    })
+    const { error, ms } = await failure(issueUserSig(client, ASK))
+    expect(error).toBeInstanceOf(UserSigTimeoutError)
+    expect(ms).toBeLessThan(3000)
+  })
+
   test('a timed-out attempt is retried; the next answer is used', async () => {
     const { client, retries, requests } = await against((_req, res, n) => n > 1 && ok(res), {
       timeoutMs: 150,
