@@ -44,7 +44,7 @@ export function createTransport(settings: ClientSettings): (request: Request) =>
           throw error
         failure = error
       }
-      const delayMs = delayBefore(n + 1, retry, failure)
+      const delayMs = delayBefore(n, retry, failure)
       // Out of attempts, or the wait would end past the time budget: the last answer stands.
       if (n >= retry.attempts || elapsed() + delayMs >= retry.totalMs) {
         if (answer !== undefined) return answer
@@ -57,12 +57,12 @@ export function createTransport(settings: ClientSettings): (request: Request) =>
 }
 
 /**
- * "Full jitter" exponential back-off (a random wait up to base * 2^(retry - 1), capped at
- * maxDelayMs), so that callers refused together do not come back together; never shorter than
- * the service's Retry-After.
+ * The wait before retry `n` (1 for the first): "full jitter" exponential back-off, a random wait
+ * up to baseDelayMs * 2^(n - 1) capped at maxDelayMs, so that callers refused together do not
+ * come back together; never shorter than the service's Retry-After.
  */
-function delayBefore(attempt: number, retry: RetrySettings, failure: UserSigError): number {
-  const ceiling = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 2))
+function delayBefore(n: number, retry: RetrySettings, failure: UserSigError): number {
+  const ceiling = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (n - 1))
   const backOff = Math.round(Math.random() * ceiling)
   const asked = failure instanceof UserSigApiError ? (failure.retryAfterMs ?? 0) : 0
   return Math.max(backOff, asked)
@@ -85,7 +85,9 @@ async function exchange(
   // options does not honour the signal.
   let timer: ReturnType<typeof setTimeout> | undefined
   const aborted = new Promise<never>((_resolve, reject) => {
-    signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true })
+    const stop = () => reject(signal.reason as Error)
+    if (signal.aborted) stop()
+    else signal.addEventListener('abort', stop, { once: true })
     timer = setTimeout(() => timeout.abort(), timeoutMs)
   })
   const whole = async () => {

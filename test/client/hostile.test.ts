@@ -118,6 +118,14 @@ describe('timeouts: the whole exchange, headers and body', () => {
     expect(ms).toBeLessThan(3000)
   })
 
+  test('a signal aborted before the call: the call ends at once with its reason', async () => {
+    const { client, requests } = await against((_req, res) => ok(res))
+    const signal = AbortSignal.abort(new Error('too late'))
+    const { error } = await failure(issueUserSig(client, ASK, { signal }))
+    expect(error).toEqual(new Error('too late'))
+    expect(requests).toHaveLength(0)
+  })
+
   test('a timed-out attempt is retried; the next answer is used', async () => {
     const { client, retries, requests } = await against((_req, res, n) => n > 1 && ok(res), {
       timeoutMs: 150,
