@@ -20,10 +20,15 @@ type Responses<O extends OperationId> = operations[O]['responses']
 /**
  * One answer the operation documents, other than a problem (problems are thrown as ServiceError):
  * `{ status, json }` for a JSON body, `{ status, contentType, text }` for any other media type,
- * where `contentType` starts with the documented media type (parameters may follow).
+ * where `contentType` starts with the documented media type (parameters may follow). `headers`
+ * are the response headers the answer declares (e.g. Retry-After on a 503).
  */
 type AnswerFor<Status, Response> = Response extends { content: { 'application/json': infer Body } }
-  ? { readonly status: Status; readonly json: DeepReadonly<Body> }
+  ? {
+      readonly status: Status
+      readonly json: DeepReadonly<Body>
+      readonly headers?: Readonly<Record<string, string>>
+    }
   : Response extends { content: { 'application/problem+json': unknown } }
     ? never
     : Response extends { content: infer Content }

@@ -475,20 +475,45 @@ export interface components {
         'application/problem+json': components['schemas']['Problem']
       }
     }
-    /** @description A JWT could not be checked because the identity provider's JWKS could not be fetched in time (`auth_unavailable`); retry later. */
+    /**
+     * @description A JWT could not be checked because the identity provider's JWKS could not be fetched in
+     *     time (`auth_unavailable`). Retry after `Retry-After`: the time until the service may ask
+     *     the identity provider again (`USERSIG_JWKS_COOLDOWN_SECONDS` after its last attempt, at
+     *     least 1 s). Issuing is safe to retry: tickets are stateless, and two issued tickets are both
+     *     valid.
+     */
     AuthUnavailable: {
       headers: {
+        'Retry-After': components['headers']['Retry-After']
         [name: string]: unknown
       }
       content: {
         'application/problem+json': components['schemas']['Problem']
       }
     }
-    /** @description This caller is over its per-minute limit (`rate_limited`); the RateLimit and RateLimit-Policy headers say when to retry. */
+    /**
+     * @description This caller is over its per-minute limit (`rate_limited`). Retry after `Retry-After`: the
+     *     seconds until the window ends (also `t` in `RateLimit`). A batch is refused whole when its
+     *     user ids do not all fit in what is left; one larger than the whole limit (`q` in
+     *     `RateLimit-Policy`) never fits, and must be split.
+     */
     RateLimited: {
       headers: {
-        RateLimit?: string
-        'RateLimit-Policy'?: string
+        'Retry-After': components['headers']['Retry-After']
+        RateLimit: components['headers']['RateLimit']
+        'RateLimit-Policy': components['headers']['RateLimit-Policy']
+        [name: string]: unknown
+      }
+      content: {
+        'application/problem+json': components['schemas']['Problem']
+      }
+    }
+    /**
+     * @description A bug (`internal_error`): the problem shows a fixed title, the detail goes to the log with
+     *     the `requestId`. Not worth retrying by default: the same request meets the same bug.
+     */
+    InternalError: {
+      headers: {
         [name: string]: unknown
       }
       content: {
@@ -498,7 +523,21 @@ export interface components {
   }
   parameters: never
   requestBodies: never
-  headers: never
+  headers: {
+    /** @description Seconds to wait before asking again (RFC 9110, section 10.2.3); always a positive integer. */
+    'Retry-After': number
+    /**
+     * @description The caller's allowance now (IETF draft-ietf-httpapi-ratelimit-headers-08, a structured
+     *     field): the policy's name, `r` the tickets left in this window, `t` the seconds until the
+     *     window ends, e.g. `"60-in-1min"; r=12; t=41`. Absent when the caller has no limit.
+     */
+    RateLimit: string
+    /**
+     * @description The caller's limit (same draft): `q` tickets per window of `w` seconds, `pk` a short hash
+     *     of the caller (never its id), e.g. `"60-in-1min"; q=60; w=60; pk=:...:`.
+     */
+    'RateLimit-Policy': string
+  }
   pathItems: never
 }
 export type $defs = Record<string, never>
@@ -519,6 +558,8 @@ export interface operations {
       /** @description The ticket. Sent with `Cache-Control: no-store`. */
       200: {
         headers: {
+          RateLimit: components['headers']['RateLimit']
+          'RateLimit-Policy': components['headers']['RateLimit-Policy']
           [name: string]: unknown
         }
         content: {
@@ -531,6 +572,7 @@ export interface operations {
       413: components['responses']['PayloadTooLarge']
       415: components['responses']['UnsupportedMediaType']
       429: components['responses']['RateLimited']
+      500: components['responses']['InternalError']
       503: components['responses']['AuthUnavailable']
     }
   }
@@ -550,6 +592,8 @@ export interface operations {
       /** @description One result per user id, in request order. Sent with `Cache-Control: no-store`. */
       200: {
         headers: {
+          RateLimit: components['headers']['RateLimit']
+          'RateLimit-Policy': components['headers']['RateLimit-Policy']
           [name: string]: unknown
         }
         content: {
@@ -562,6 +606,7 @@ export interface operations {
       413: components['responses']['PayloadTooLarge']
       415: components['responses']['UnsupportedMediaType']
       429: components['responses']['RateLimited']
+      500: components['responses']['InternalError']
       503: components['responses']['AuthUnavailable']
     }
   }
@@ -581,6 +626,8 @@ export interface operations {
       /** @description The verdict. */
       200: {
         headers: {
+          RateLimit: components['headers']['RateLimit']
+          'RateLimit-Policy': components['headers']['RateLimit-Policy']
           [name: string]: unknown
         }
         content: {
@@ -594,6 +641,7 @@ export interface operations {
       413: components['responses']['PayloadTooLarge']
       415: components['responses']['UnsupportedMediaType']
       429: components['responses']['RateLimited']
+      500: components['responses']['InternalError']
       503: components['responses']['AuthUnavailable']
     }
   }
@@ -613,6 +661,8 @@ export interface operations {
       /** @description The ticket and what it grants. Sent with `Cache-Control: no-store`. */
       200: {
         headers: {
+          RateLimit: components['headers']['RateLimit']
+          'RateLimit-Policy': components['headers']['RateLimit-Policy']
           [name: string]: unknown
         }
         content: {
@@ -625,6 +675,7 @@ export interface operations {
       413: components['responses']['PayloadTooLarge']
       415: components['responses']['UnsupportedMediaType']
       429: components['responses']['RateLimited']
+      500: components['responses']['InternalError']
       503: components['responses']['AuthUnavailable']
     }
   }
@@ -648,6 +699,7 @@ export interface operations {
       }
       400: components['responses']['BadRequest']
       404: components['responses']['NotFound']
+      500: components['responses']['InternalError']
     }
   }
   liveness: {
@@ -672,6 +724,7 @@ export interface operations {
         }
       }
       400: components['responses']['BadRequest']
+      500: components['responses']['InternalError']
     }
   }
   readiness: {
@@ -693,9 +746,15 @@ export interface operations {
         }
       }
       400: components['responses']['BadRequest']
-      /** @description Shutting down; stop sending traffic here. */
+      500: components['responses']['InternalError']
+      /**
+       * @description Shutting down; stop sending traffic here. This process never gets ready again:
+       *     `Retry-After` is the drain delay (`SHUTDOWN_DELAY_MS`, at least 1 s), after which it no
+       *     longer listens and a balancer sends whoever asks again to another replica.
+       */
       503: {
         headers: {
+          'Retry-After': components['headers']['Retry-After']
           [name: string]: unknown
         }
         content: {
@@ -725,6 +784,7 @@ export interface operations {
       400: components['responses']['BadRequest']
       401: components['responses']['Unauthorized']
       404: components['responses']['NotFound']
+      500: components['responses']['InternalError']
     }
   }
   openapi: {
@@ -746,6 +806,7 @@ export interface operations {
         }
       }
       400: components['responses']['BadRequest']
+      500: components['responses']['InternalError']
     }
   }
 }

@@ -28,6 +28,8 @@ export interface JwksPolicy {
 export interface JwksKeySet {
   /** jose's key lookup for `jwtVerify`, under one configuration's policy. */
   lookup(policy: JwksPolicy): JWTVerifyGetKey
+  /** Milliseconds until the cooldown lets the next fetch start (0: it may start now). */
+  nextFetchInMs(policy: JwksPolicy): number
 }
 
 export interface JwksDeps {
@@ -121,6 +123,12 @@ function createJwksKeySet(url: URL, { logger, now }: JwksDeps): JwksKeySet {
   }
 
   return {
+    nextFetchInMs(policy) {
+      const at = now()
+      return within(at, lastAttemptAt, policy.cooldownMs)
+        ? lastAttemptAt + policy.cooldownMs - at
+        : 0
+    },
     lookup(policy) {
       return async function jwksKey(header, token) {
         const at = now()

@@ -34,13 +34,25 @@ export function createJwtVerifier(
   jwt: JwtConfig,
   deps: { keySetFor: (url: URL) => JwksKeySet; now: () => number },
 ): (token: string) => Promise<Caller> {
-  const key =
-    jwt.jwksUrl === null
-      ? (jwt.secret as Uint8Array)
-      : deps.keySetFor(jwt.jwksUrl).lookup({
-          cooldownMs: jwt.jwksCooldownSeconds * 1000,
-          maxStaleMs: jwt.jwksMaxStaleSeconds * 1000,
-        })
+  const policy = {
+    cooldownMs: jwt.jwksCooldownSeconds * 1000,
+    maxStaleMs: jwt.jwksMaxStaleSeconds * 1000,
+  }
+  const keySet = jwt.jwksUrl === null ? null : deps.keySetFor(jwt.jwksUrl)
+  const key = keySet === null ? (jwt.secret as Uint8Array) : keySet.lookup(policy)
+  /**
+   * 503: the identity provider's keys cannot be had. Retry-After is the time until the key set
+   * may ask the IdP again (at least 1 s): retrying sooner meets the same refusal.
+   */
+  const unavailable = (cause: unknown, logged: boolean) => {
+    const waitMs = keySet?.nextFetchInMs(policy) ?? 0
+    const retryAfter = String(Math.max(1, Math.ceil(waitMs / 1000)))
+    return new ServiceError('auth_unavailable', undefined, {
+      cause,
+      logged,
+      headers: { 'Retry-After': retryAfter },
+    })
+  }
   const options = {
     issuer: jwt.issuer,
     audience: jwt.audience,
@@ -57,14 +69,12 @@ export function createJwtVerifier(
           ? await jwtVerify(token, key, verifyOptions)
           : await jwtVerify(token, key, verifyOptions))
     } catch (error) {
-      if (error instanceof JwksUnavailable) {
-        // The key set has already logged why, once per fetch; this is every request meanwhile.
-        throw new ServiceError('auth_unavailable', undefined, { cause: error, logged: true })
-      }
+      // The key set has already logged why, once per fetch; this is every request meanwhile.
+      if (error instanceof JwksUnavailable) throw unavailable(error, true)
       const reason = error instanceof errors.JOSEError ? TOKEN_FAILURES.get(error.code) : undefined
       if (reason !== undefined) throw new AuthenticationFailed(reason, error)
       // A published key jose cannot use (a private key, a malformed JWK): the IdP's fault.
-      throw new ServiceError('auth_unavailable', undefined, { cause: error })
+      throw unavailable(error, false)
     }
     checkLifetime(payload, jwt, deps.now())
     return callerFromClaims(payload)

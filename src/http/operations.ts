@@ -1,6 +1,7 @@
 // Health, readiness, metrics and the contract: unauthenticated, and showing no secrets.
 import { readFileSync } from 'node:fs'
 import { parseDocument, type Scalar, type YAMLMap } from 'yaml'
+import type { Config } from '../config/index.js'
 import type { LiveConfig } from '../live-config.js'
 import type { Metrics } from '../metrics.js'
 import type { CountStore } from '../rate-limit/index.js'
@@ -27,6 +28,9 @@ export function readiness(deps: {
     const apps = [...config.policy.apps.values()].sort((a, b) => a.sdkAppId - b.sdkAppId)
     return {
       status: shuttingDown ? 503 : 200,
+      // This process never gets ready again. By the end of the drain delay it has stopped
+      // listening, and the balancer sends whoever asks again to another replica.
+      ...(shuttingDown ? { headers: { 'Retry-After': drainRetryAfter(config) } } : {}),
       json: {
         status: shuttingDown ? 'shutting_down' : 'ready',
         // Shown, never a reason to fail: a store outage does not stop issuance.
@@ -42,6 +46,11 @@ export function readiness(deps: {
       },
     }
   }
+}
+
+/** SHUTDOWN_DELAY_MS in whole seconds, at least 1: when asking again may reach another replica. */
+function drainRetryAfter(config: Config): string {
+  return String(Math.max(1, Math.ceil(config.process.shutdownDelayMs / 1000)))
 }
 
 /** Prometheus text; under node:cluster, `metricsText` collects the whole cluster's. */

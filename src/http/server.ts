@@ -63,7 +63,11 @@ export interface FrontDoorRoute {
 
 /** A handler's answer: JSON, or text of a given content type. */
 type Answer =
-  | { readonly status: number; readonly json: unknown }
+  | {
+      readonly status: number
+      readonly json: unknown
+      readonly headers?: Readonly<Record<string, string>>
+    }
   | { readonly status: number; readonly contentType: string; readonly text: string }
 
 export interface FrontDoorDeps {
@@ -204,7 +208,8 @@ export function createFrontDoor(deps: FrontDoorDeps): FrontDoor {
       const text = JSON.stringify(answer.json)
       if (validateResponses)
         mustMatch(served.checkResponse(answer.status, 'application/json', answer.json))
-      send(x, answer.status, 'application/json; charset=utf-8', text, x.rateLimitHeaders)
+      const headers = { ...x.rateLimitHeaders, ...answer.headers }
+      send(x, answer.status, 'application/json; charset=utf-8', text, headers)
     } else {
       if (validateResponses)
         mustMatch(served.checkResponse(answer.status, mediaType(answer.contentType), null))

@@ -135,14 +135,37 @@ test('a wrong token is a 401 unauthorized', async () => {
   })
 })
 
-test('options are checked at construction, without echoing the token', () => {
-  expect(() => createUserSigClient({ baseUrl: 'not a url', token })).toThrow(
-    'createUserSigClient: `baseUrl` must be an absolute URL',
-  )
-  expect(() => createUserSigClient({ baseUrl: service.url, token: '' })).toThrow(
-    'createUserSigClient: `token` must be a non-empty string without whitespace',
-  )
-  expect(() => createUserSigClient({ baseUrl: service.url, token: `a ${token}` })).toThrow(
-    /^createUserSigClient: `token` must be a non-empty string without whitespace$/,
-  )
+test('a client with retries against a rate-limited service: a Retry-After past the time budget fails at once, with the headers', async () => {
+  const limited = await startService({
+    NODE_ENV: 'test',
+    USERSIG_RATE_LIMIT_PER_MINUTE: '1',
+    USERSIG_APPS: JSON.stringify({ [APP]: { keys: [{ id: 'k1', secret }] } }),
+    USERSIG_CLIENTS: JSON.stringify([
+      { id: 'backend', token, apps: [APP], scopes: ['usersig:issue'] },
+    ]),
+  })
+  try {
+    const retrying = createUserSigClient({
+      baseUrl: limited.url,
+      token,
+      retry: { attempts: 5, totalMs: 3000 },
+    })
+    await issueUserSig(retrying, { sdkAppId: APP, userId: 'alice' })
+    const started = Date.now()
+    const err: unknown = await issueUserSig(retrying, { sdkAppId: APP, userId: 'alice' }).catch(
+      (e: unknown) => e,
+    )
+    expect(Date.now() - started).toBeLessThan(2500)
+    expect(err).toBeInstanceOf(UserSigApiError)
+    const apiError = err as UserSigApiError
+    expect(apiError).toMatchObject({ status: 429, code: 'rate_limited' })
+    // The rest of the minute: far past the 3 s budget.
+    expect(apiError.retryAfterMs).toBeGreaterThan(3000)
+    expect(apiError.retryAfterMs).toBeLessThanOrEqual(60_000)
+    expect(apiError.headers.get('ratelimit')).toMatch(/^"1-in-1min"; r=0; t=\d+$/)
+    expect(apiError.problem?.requestId).toBe(apiError.headers.get('x-request-id'))
+  } finally {
+    limited.child.kill('SIGKILL')
+    await limited.exited
+  }
 })

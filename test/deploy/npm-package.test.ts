@@ -161,12 +161,12 @@ describe('the typed client, against the service started from the installed packa
     await service?.exited
   })
 
-  test("import 'usersig-service/client': issue a UserSig, then verify it", async () => {
+  test("import 'usersig-service/client': issue a UserSig through the cache, then verify it", async () => {
     writeFileSync(
       join(consumer, 'client.mjs'),
-      `import { createUserSigClient, issueUserSig, verifyUserSig } from 'usersig-service/client'
-const client = createUserSigClient({ baseUrl: process.env.BASE_URL, token: process.env.TOKEN })
-const issued = await issueUserSig(client, { sdkAppId: ${APP}, userId: 'alice', expire: 3600 })
+      `import { createUserSigCache, createUserSigClient, verifyUserSig } from 'usersig-service/client'
+const client = createUserSigClient({ baseUrl: process.env.BASE_URL, token: process.env.TOKEN, retry: true })
+const issued = await createUserSigCache(client, { expire: 3600, marginSeconds: 60 }).get(${APP}, 'alice')
 const verdict = await verifyUserSig(client, { sdkAppId: ${APP}, userId: 'alice', userSig: issued.userSig })
 console.log(JSON.stringify({ issued, verdict }))
 `,
@@ -192,7 +192,13 @@ test('the subpaths are typed: tsc checks a TypeScript consumer against the insta
   writeFileSync(
     join(consumer, 'check.ts'),
     `import { createUserSigKey, signUserSig, type VerifyResult } from 'usersig-service/usersig'
-import { createUserSigClient, type UserSigClient, type VerifyResponse } from 'usersig-service/client'
+import {
+  createUserSigCache,
+  createUserSigClient,
+  UserSigApiError,
+  type UserSigClient,
+  type VerifyResponse,
+} from 'usersig-service/client'
 
 const key = createUserSigKey('k', 'x'.repeat(64))
 export const ticket: string = signUserSig({ sdkAppId: 1, userId: 'a', expire: 60, now: 0 }, key)
@@ -201,6 +207,10 @@ signUserSig({ sdkAppId: '1', userId: 'a', expire: 60, now: 0 }, key)
 const client: UserSigClient = createUserSigClient({ baseUrl: 'http://127.0.0.1', token: 't' })
 // @ts-expect-error the contract has no such path
 void client.POST('/no-such-path', {})
+// @ts-expect-error timeoutMs is a number of milliseconds
+createUserSigClient({ baseUrl: 'http://127.0.0.1', token: 't', timeoutMs: '5000' })
+export const userSig: Promise<string> = createUserSigCache(client).get(1, 'a').then((t) => t.userSig)
+export const waitMs = (e: UserSigApiError): number | undefined => e.retryAfterMs
 export type Checked = [VerifyResult, VerifyResponse]
 `,
   )

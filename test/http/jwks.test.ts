@@ -337,6 +337,27 @@ describe('through the authenticator (a moved clock, a 30 s cooldown, logs captur
     expect(idp.hits).toBe(2) // and the cooldown holds from the new time on
   })
 
+  test('auth_unavailable says when to retry: Retry-After is the time until the next fetch may start, at least 1 s', async () => {
+    const retryAfterOf = async (config: Config) => {
+      const error: unknown = await Promise.resolve(authenticate(config, `Bearer ${good}`)).catch(
+        (e: unknown) => e,
+      )
+      expect(error).toMatchObject({ code: 'auth_unavailable' })
+      return (error as ServiceError).headers?.['Retry-After']
+    }
+    idp.mode = 'fail'
+    const config = configFor(idp.url)
+    expect(await retryAfterOf(config)).toBe('30') // the fetch just failed: a whole cooldown
+    at += 12_300
+    expect(await retryAfterOf(config)).toBe('18') // 17.7 s left, rounded up
+    at += 17_000
+    expect(await retryAfterOf(config)).toBe('1') // 0.7 s left
+    expect(idp.hits).toBe(1)
+    at += 700 // the cooldown is over: the next request fetches (and fails) again
+    expect(await retryAfterOf(config)).toBe('30')
+    expect(idp.hits).toBe(2)
+  })
+
   test.each([
     ['not-jwks', 'not a JSON Web Key Set'],
     ['oversized', 'larger than 262144 bytes'],

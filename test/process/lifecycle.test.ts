@@ -201,6 +201,8 @@ test('SIGTERM: readiness turns 503, an in-flight request completes, the process 
   await new Promise((resolve) => setTimeout(resolve, 150))
   const ready = await fetch(`${running.url}/readyz`)
   expect(ready.status).toBe(503)
+  // The drain delay, in whole seconds: by then this process no longer listens.
+  expect(ready.headers.get('retry-after')).toBe('1')
   expect(await ready.json()).toEqual({
     status: 'shutting_down',
     rateLimit: { store: 'memory', shared: true },
