@@ -1,8 +1,15 @@
 // A shared store's outage is a degraded mode, not an outage of the service: while the shared
 // count cannot be reached, each process counts on its own (the fallback), so no ticket is refused
-// and no request waits for a store that is away. One warning per outage, not one per request; a
-// metric and /readyz say which count is in force; a probe in the background brings the shared
-// count back by itself.
+// and no request waits long for a store that is away. One warning per outage, not one per
+// request; a metric and /readyz say which count is in force; a probe in the background brings the
+// shared count back by itself.
+//
+// - A request waits at most REQUEST_DEADLINE_MS for the shared store, then is counted here.
+// - A missed deadline is a suspicion, not an outage: a probe with a longer deadline decides. A
+//   busy machine (a burst, a neighbour's load) can delay this process past the deadline while the
+//   store answered in time; declaring an outage then would count a whole burst per process. And
+//   when a deadline passes, the answers already received are read first (see `deadline`).
+// - A store that cannot be reached at all (not connected) is an outage at once.
 //
 // rate-limiter-flexible's `insuranceLimiter` does the fallback per request, but asks the store
 // again on every request (each paying the timeout while Redis hangs) and tells nobody: hence this
@@ -10,11 +17,50 @@
 import type { Logger } from '../logger.js'
 import type { Count, CountStore, StoreState } from './store.js'
 
-/** While the shared store is away, how often the background probe asks it again. */
+/** The longest a request waits for the shared store. */
+export const REQUEST_DEADLINE_MS = 50
+/** The probe's deadline: past it, the store is away. */
+export const PROBE_DEADLINE_MS = 500
+/** While the shared store is away, how often the probe asks it again. */
 export const PROBE_INTERVAL_MS = 1_000
 
-/** What the probe adds to: a key of its own, with nothing added (a write, so it sees a read-only replica too). */
+/** What the probe adds to: a key of its own, with nothing added (a write, like a request's). */
 const PROBE_KEY = '\0probe'
+
+class DeadlineMissed extends Error {
+  override readonly name = 'DeadlineMissed'
+}
+
+/**
+ * `work`, or a DeadlineMissed rejection `ms` after it started. When the timer fires, one turn of
+ * the event loop's poll phase runs before the verdict (setImmediate): an answer that arrived
+ * while this process was busy is read and counts as in time. Only a store that did not answer
+ * misses the deadline, not a process that was too busy to look.
+ */
+function deadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    let settled = false
+    const timer = setTimeout(
+      () =>
+        setImmediate(() => {
+          if (!settled) reject(new DeadlineMissed(`no answer within ${ms} ms`))
+        }),
+      ms,
+    )
+    work.then(
+      (value) => {
+        settled = true
+        clearTimeout(timer)
+        resolve(value)
+      },
+      (error: unknown) => {
+        settled = true
+        clearTimeout(timer)
+        reject(error)
+      },
+    )
+  })
+}
 
 export interface FailoverOptions {
   readonly logger: Logger
@@ -36,7 +82,21 @@ export function withFailover(
   const store = shared.state().store
   let up = true
   let downSince = 0
-  let probe: NodeJS.Timeout | undefined
+  let probing: Promise<boolean> | null = null
+  let timer: NodeJS.Timeout | undefined
+
+  /** Asks the store with the probe's deadline; true when it answered. One at a time. */
+  const probe = (): Promise<boolean> => {
+    probing ??= deadline(shared.add(PROBE_KEY, 1, 0), PROBE_DEADLINE_MS).then(
+      () => true,
+      () => false,
+    )
+    const running = probing
+    void running.then(() => {
+      if (probing === running) probing = null
+    })
+    return running
+  }
 
   const goDown = (error: unknown) => {
     if (!up) return
@@ -47,20 +107,24 @@ export function withFailover(
       'rate limits: the shared count is unreachable; each process counts on its own until it answers',
     )
     options.onChange?.({ store, shared: false })
-    probe = setInterval(() => {
-      shared.add(PROBE_KEY, 1, 0).then(goUp, () => undefined)
+    timer = setInterval(() => {
+      void probe().then((answered) => answered && goUp())
     }, options.probeIntervalMs ?? PROBE_INTERVAL_MS)
-    probe.unref()
+    timer.unref()
   }
   const goUp = () => {
     if (up) return
     up = true
-    clearInterval(probe)
+    clearInterval(timer)
     logger.info(
       { store, target, outageMs: Date.now() - downSince },
       'rate limits: counting in the shared store again',
     )
     options.onChange?.({ store, shared: true })
+  }
+  /** A missed deadline: away only if the probe, given longer, gets no answer either. */
+  const suspect = (error: unknown) => {
+    void probe().then((answered) => answered || goDown(error))
   }
   if (options.startDown === true) goDown(new Error('not connected at start'))
 
@@ -68,16 +132,17 @@ export function withFailover(
     async add(key, limit, points): Promise<Count> {
       if (up) {
         try {
-          return await shared.add(key, limit, points)
+          return await deadline(shared.add(key, limit, points), REQUEST_DEADLINE_MS)
         } catch (error) {
-          goDown(error)
+          if (error instanceof DeadlineMissed) suspect(error)
+          else goDown(error)
         }
       }
       return fallback.add(key, limit, points)
     },
     state: () => ({ store, shared: up }),
     async close() {
-      clearInterval(probe)
+      clearInterval(timer)
       await Promise.all([shared.close(), fallback.close()])
     },
   }

@@ -1,16 +1,19 @@
 // Counts for a whole fleet (every replica and every worker) in Redis, or any server that speaks
 // its protocol (Valkey, a managed Redis): rate-limiter-flexible's Redis store, one Lua call per
 // addition, over an ioredis client tuned so that a request never waits long on it: no offline
-// queue (a command while disconnected fails at once), a per-command timeout, and reconnection in
-// the background. What a failure then means is failover.ts's business.
+// queue (a command while disconnected fails at once) and reconnection in the background. How long
+// a request waits, and what a failure means, is failover.ts's business.
 import { Redis } from 'ioredis'
 import { RateLimiterRedis } from 'rate-limiter-flexible'
 import type { RedisSettings } from '../config/index.js'
 import type { Logger } from '../logger.js'
 import { limiterStore, WINDOW_SECONDS, type CountStore } from './store.js'
 
-/** The longest a request waits on Redis: past it, the request is counted in this process. */
-export const REDIS_COMMAND_TIMEOUT_MS = 50
+/**
+ * A command unanswered this long is dropped by the client: a backstop, so that commands sent to
+ * a Redis that hangs do not pile up (requests stop waiting long before: failover.ts).
+ */
+export const REDIS_COMMAND_TIMEOUT_MS = 2_000
 /** How long the start waits for a first connection before it goes on counting per process. */
 export const REDIS_CONNECT_WAIT_MS = 1_000
 
@@ -31,11 +34,14 @@ export function redisStore(settings: RedisSettings, logger: Logger): RedisStore 
     // Reconnect quickly at first, then every 2 s, forever: Redis coming back is picked up by itself.
     retryStrategy: (attempt) => Math.min(100 * attempt, 2_000),
   })
-  // ioredis reports every failed (re)connection here; failover.ts logs the outage once. Without a
-  // listener it would print each one to the console.
-  client.on('error', (error: Error) =>
-    logger.debug({ redis: settings.display, err: error.message }, 'redis connection error'),
-  )
+  // ioredis reports every failed (re)connection here; failover.ts logs the outage once, with the
+  // last of these as its reason. Without a listener each would be printed to the console.
+  let lastError: string | null = null
+  client.on('error', (error: Error) => {
+    lastError = error.message
+    logger.debug({ redis: settings.display, err: error.message }, 'redis connection error')
+  })
+  client.on('ready', () => (lastError = null))
   const connected = Promise.race([
     client.connect().then(
       () => true,
@@ -58,5 +64,13 @@ export function redisStore(settings: RedisSettings, logger: Logger): RedisStore 
       client.disconnect()
     },
   )
-  return { ...store, connected }
+  return {
+    ...store,
+    // Why it failed, in the client's words (an address, never the password).
+    add: (key, limit, points) =>
+      store.add(key, limit, points).catch((error: Error) => {
+        throw lastError === null ? error : new Error(`${error.message}: ${lastError}`)
+      }),
+    connected,
+  }
 }
