@@ -18,6 +18,7 @@ import { createLogger, type Logger } from './logger.js'
 import { createMetrics } from './metrics.js'
 import { stopWithNpm } from './npm-parent.js'
 import { appKeys, createReloader, logWarnings, readRecorded, watchConfigFiles } from './reload.js'
+import { createListener } from './tls.js'
 
 /** Server timeouts (ms): slow clients that trickle headers or a body are cut off. */
 export const SERVER_TIMEOUTS = {
@@ -92,10 +93,13 @@ function start(): void {
   })
   onFileChange = () => reload.reload('file changed')
   process.on('SIGHUP', () => reload.reload('SIGHUP'))
-  const server = createServer(
+  // HTTP, or HTTPS with USERSIG_TLS_*_FILE, whose pair reloads on change and SIGHUP (src/tls.ts).
+  const { server, reloadTls } = createListener(
     { connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS },
     app,
+    { tls: settings.tls, logger, metrics },
   )
+  process.on('SIGHUP', () => reloadTls('SIGHUP'))
   // `Expect: 100-continue`: the front door sends 100 only when it is about to read the body.
   server.on('checkContinue', app.checkContinue)
   Object.assign(server, SERVER_TIMEOUTS)

@@ -2,7 +2,7 @@
 // when a *_FILE changes. The process settings never reload (LiveConfig swaps only the policy).
 import { createHash } from 'node:crypto'
 import { watch, type FSWatcher } from 'node:fs'
-import { dirname } from 'node:path'
+import { basename, dirname } from 'node:path'
 import {
   ConfigError,
   SECRET_FILE_VARIABLES,
@@ -120,19 +120,34 @@ export function watchConfigFiles(
   env: Env,
   onChange: () => void,
 ): { watchers: FSWatcher[]; unwatched: { folder: string; code: unknown }[] } {
-  const folders = new Set(
-    SECRET_FILE_VARIABLES.map((name) => env[name])
-      .filter((path): path is string => path !== undefined)
-      .map((path) => dirname(path)),
+  return watchFolders(
+    SECRET_FILE_VARIABLES.map((name) => env[name]).filter(
+      (path): path is string => path !== undefined,
+    ),
+    onChange,
   )
+}
+
+/**
+ * Watches the folders of `paths`; `onChange` runs RELOAD_DEBOUNCE_MS after the last change.
+ * `onlyTheirs`: react only to changes of those files, or of a Kubernetes Secret volume's `..`
+ * entries (`..data` and the folders it points to), not to other files in the same folder.
+ */
+export function watchFolders(
+  paths: readonly string[],
+  onChange: () => void,
+  { onlyTheirs = false } = {},
+): { watchers: FSWatcher[]; unwatched: { folder: string; code: unknown }[] } {
   let timer: NodeJS.Timeout | undefined
-  const debounced = () => {
+  const names = new Set(paths.map((path) => basename(path)))
+  const debounced = (_event: string, name: string | null) => {
+    if (onlyTheirs && name !== null && !names.has(name) && !name.startsWith('..')) return
     clearTimeout(timer)
     timer = setTimeout(onChange, RELOAD_DEBOUNCE_MS)
   }
   const watchers: FSWatcher[] = []
   const unwatched: { folder: string; code: unknown }[] = []
-  for (const folder of folders) {
+  for (const folder of new Set(paths.map((path) => dirname(path)))) {
     try {
       watchers.push(watch(folder, { persistent: false }, debounced))
     } catch (error) {

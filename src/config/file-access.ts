@@ -17,13 +17,17 @@ export const SECRET_FILE_VARIABLES = [
 
 /** Warns (in production) about each secret file others may read or replace. */
 export function checkSecretFiles(env: Env, findings: Findings): void {
-  if (!findings.production) return
   for (const variable of SECRET_FILE_VARIABLES) {
     const path = env[variable]
-    if (path === undefined) continue
-    for (const exposure of exposures(path))
-      findings.warn('secret_file_permissions', `${variable}: ${exposure}`)
+    if (path !== undefined) checkSecretFile(variable, path, findings)
   }
+}
+
+/** Warns (in production) when others may read or replace the file `variable` names. */
+export function checkSecretFile(variable: string, path: string, findings: Findings): void {
+  if (!findings.production) return
+  for (const exposure of exposures(path))
+    findings.warn('secret_file_permissions', `${variable}: ${exposure}`)
 }
 
 /** What is wrong with the file's and its folders' modes, in words; nothing if it cannot be seen. */

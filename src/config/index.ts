@@ -17,6 +17,7 @@ export type { JwtConfig } from './jwt.js'
 export { loadPolicy, type Policy } from './policy.js'
 export type { ProcessSettings } from './process.js'
 export { MAX_FILE_BYTES, readConfigFile, type Env, type ReadFile } from './sources.js'
+export { loadTlsPair, type TlsPair, type TlsSettings } from './tls.js'
 
 /**
  * The whole configuration. `process` is read once and needs a restart to change; `policy` is

@@ -5,7 +5,8 @@ import { availableParallelism } from 'node:os'
 import { bool, makeExactValidator, port, str } from 'envalid'
 import { ConfigError, Findings, type ConfigWarning } from './findings.js'
 import { JWT_VARIABLES, readJwtSettings, type JwtSettings } from './jwt.js'
-import type { Env } from './sources.js'
+import { readConfigFile, type Env } from './sources.js'
+import { readTlsSettings, TLS_VARIABLES, type TlsSettings } from './tls.js'
 import { integer, readVariables } from './variables.js'
 
 export interface ProcessSettings {
@@ -26,6 +27,8 @@ export interface ProcessSettings {
   readonly metricsPort: number | null
   /** JWT callers' issuer settings, or null without JWT callers. */
   readonly jwt: JwtSettings | null
+  /** HTTPS: the certificate and key files and the pair read at start, or null for plain HTTP. */
+  readonly tls: TlsSettings | null
   readonly warnings: readonly ConfigWarning[]
 }
 
@@ -55,15 +58,15 @@ function specs(production: boolean) {
   }
 }
 
-/** The variables read here (with the JWT ones), as docs/configuration.md lists them. */
-export const PROCESS_VARIABLES = [...Object.keys(specs(false)), ...JWT_VARIABLES]
+/** The variables read here (with the JWT and TLS ones), as docs/configuration.md lists them. */
+export const PROCESS_VARIABLES = [...Object.keys(specs(false)), ...JWT_VARIABLES, ...TLS_VARIABLES]
 
 export function isProduction(env: Env): boolean {
   return env.NODE_ENV === 'production'
 }
 
 /**
- * Reads the process settings from the environment.
+ * Reads the process settings from the environment, and the TLS certificate and key when set.
  *
  * @throws ConfigError listing every problem by variable.
  */
@@ -72,6 +75,9 @@ export function loadProcessSettings(env: Env): ProcessSettings {
   const findings = new Findings(production)
   const vars = readVariables(env, specs(production), findings)
   const jwt = readJwtSettings(env, findings)
+  // Not loadConfig's recording reader: the digest a policy reload compares holds the policy's
+  // files alone (the pair reloads on its own, src/tls.ts).
+  const tls = readTlsSettings(env, readConfigFile, findings)
   if (vars === null || findings.problems.length > 0) throw new ConfigError(findings.problems)
   if (vars.METRICS_PORT !== undefined && vars.METRICS_PORT === vars.PORT)
     throw new ConfigError(['METRICS_PORT: must differ from PORT (it takes /metrics off PORT)'])
@@ -105,6 +111,7 @@ export function loadProcessSettings(env: Env): ProcessSettings {
     workers: vars.WEB_CONCURRENCY,
     metricsPort: vars.METRICS_PORT ?? null,
     jwt,
+    tls,
     warnings: Object.freeze(findings.warnings),
   })
 }
