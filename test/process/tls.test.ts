@@ -1,14 +1,17 @@
-// HTTPS from the service itself, in the real process: it serves the configured certificate; a
-// Kubernetes-style Secret update (a `..data` symlink swap) reaches new connections without a
+// HTTPS from the service itself, in the real process: it serves the configured certificate, with
+// the same front door (100-continue) and a handshake deadline; a Kubernetes-style Secret update (a `..data` symlink swap) reaches new connections without a
 // restart; a bad new pair is refused and the one in force stays; a mismatched pair at start is
 // refused naming the variable. Certificates are made by openssl, and checked against what openssl
 // says about them, not what node:crypto says.
 import { randomBytes } from 'node:crypto'
+import { once } from 'node:events'
 import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { request } from 'node:https'
+import { createConnection } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect } from 'node:tls'
+import { TLS_HANDSHAKE_TIMEOUT_MS } from '../../src/tls.js'
 import {
   hasOpenssl,
   makeCertificate,
@@ -186,6 +189,54 @@ describeIf(hasOpenssl, NO_OPENSSL)('HTTPS', () => {
       expect(output).not.toContain('PRIVATE KEY')
     }
   })
+
+  test('the front door is the same over TLS: `Expect: 100-continue` gets its 413 before a byte of the body', async () => {
+    const answer = await new Promise<{ status: number; continued: boolean }>((resolve, reject) => {
+      let continued = false
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: portOf(service),
+          servername: 'localhost',
+          path: '/usersig',
+          ca: a.cert,
+          agent: false,
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${TOKEN}`,
+            'content-type': 'application/json',
+            'content-length': String(10 ** 9),
+            expect: '100-continue',
+          },
+        },
+        (res) => {
+          res.resume()
+          resolve({ status: res.statusCode ?? 0, continued })
+          req.destroy()
+        },
+      )
+      req.on('continue', () => (continued = true))
+      req.on('error', reject)
+      req.flushHeaders()
+    })
+    expect(answer).toEqual({ status: 413, continued: false })
+  })
+
+  test(
+    `a client that never finishes the TLS handshake is cut after ${TLS_HANDSHAKE_TIMEOUT_MS} ms`,
+    async () => {
+      const socket = createConnection(portOf(service), '127.0.0.1')
+      await once(socket, 'connect')
+      const started = Date.now()
+      socket.resume()
+      await once(socket, 'close')
+      const took = Date.now() - started
+      // Generous: the server checks its deadlines on a busy machine.
+      expect(took).toBeGreaterThanOrEqual(TLS_HANDSHAKE_TIMEOUT_MS - 500)
+      expect(took).toBeLessThan(TLS_HANDSHAKE_TIMEOUT_MS + 5_000)
+    },
+    TLS_HANDSHAKE_TIMEOUT_MS + 15_000,
+  )
 
   test('a Secret update (a `..data` swap) reaches new connections within the bound; the process serves throughout', async () => {
     const pid = service.child.pid
