@@ -1,8 +1,9 @@
 // HTTPS from the service itself, in the real process: it serves the configured certificate, with
-// the same front door (100-continue) and a handshake deadline; a Kubernetes-style Secret update (a `..data` symlink swap) reaches new connections without a
-// restart; a bad new pair is refused and the one in force stays; a mismatched pair at start is
-// refused naming the variable. Certificates are made by openssl, and checked against what openssl
-// says about them, not what node:crypto says.
+// the same front door (100-continue) and a handshake deadline; a Kubernetes-style Secret update (a
+// `..data` symlink swap) reaches new connections without a restart; a bad new pair is refused and
+// the one in force stays; a mismatched pair at start is refused naming the variable. Certificates
+// are made by openssl, and checked against what openssl says about them, not what node:crypto
+// says.
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
