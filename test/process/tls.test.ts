@@ -4,7 +4,6 @@
 // the one in force stays; a mismatched pair at start is refused naming the variable. Certificates
 // are made by openssl, and checked against what openssl says about them, not what node:crypto
 // says.
-import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { request } from 'node:https'
@@ -19,20 +18,12 @@ import {
   NO_OPENSSL,
   type Certificate,
 } from '../helpers/certificates.js'
+import { APP_A, TEST_ENV, TOKENS } from '../helpers/http.js'
 import { describeIf } from '../helpers/skip.js'
 import { startService, waitForOutput, type Service } from '../helpers/process.js'
 
-const APP = 1400000000
-const TOKEN = randomBytes(24).toString('base64url')
-const POLICY = {
-  NODE_ENV: 'test',
-  USERSIG_APPS: JSON.stringify({
-    [APP]: { keys: [{ id: 'k1', secret: randomBytes(32).toString('hex') }] },
-  }),
-  USERSIG_CLIENTS: JSON.stringify([
-    { id: 'backend', token: TOKEN, apps: [APP], scopes: ['usersig:issue'] },
-  ]),
-}
+const APP = APP_A
+const TOKEN = TOKENS.issuer
 /** How long a Secret update may take to reach new connections: the debounce is 250 ms; the machine is busy. */
 const SWAP_BOUND_MS = 10_000
 
@@ -100,6 +91,13 @@ async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<
   return Date.now() - started
 }
 
+/** The service's log lines with this message, parsed. */
+const logged = (service: Service, msg: string): Record<string, unknown>[] =>
+  service.stdout
+    .split('\n')
+    .filter((line) => line.includes(`"msg":"${msg}"`))
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+
 /** The base64 body of a PEM key: what must never be printed. */
 const keyBody = (pem: string) =>
   pem
@@ -153,7 +151,7 @@ describeIf(hasOpenssl, NO_OPENSSL)('HTTPS', () => {
     b = makeCertificate(made, 'b')
     c = makeCertificate(made, 'c')
     volume = mounted(a)
-    service = await startService({ ...POLICY, ...tlsEnv() })
+    service = await startService({ ...TEST_ENV, ...tlsEnv() })
   })
   afterAll(async () => {
     service.child.kill('SIGKILL')
@@ -173,10 +171,7 @@ describeIf(hasOpenssl, NO_OPENSSL)('HTTPS', () => {
     // Another certificate is not trusted: the connection really is verified against `ca`.
     await expect(call(service, '/healthz', b.cert)).rejects.toThrow()
 
-    const loaded = service.stdout
-      .split('\n')
-      .find((line) => line.includes('TLS certificate loaded'))
-    expect(JSON.parse(loaded ?? '{}')).toMatchObject({
+    expect(logged(service, 'TLS certificate loaded')[0]).toMatchObject({
       reason: 'start',
       notAfter: a.notAfter.toISOString(),
       fingerprint256: a.fingerprint256,
@@ -271,10 +266,7 @@ describeIf(hasOpenssl, NO_OPENSSL)('HTTPS', () => {
     // Verified against the new certificate alone.
     expect((await call(service, '/healthz', b.cert)).status).toBe(200)
     await waitForOutput(service, (s) => s.stdout.includes('TLS certificate reloaded'))
-    const reloaded = service.stdout
-      .split('\n')
-      .find((line) => line.includes('TLS certificate reloaded'))
-    expect(JSON.parse(reloaded ?? '{}')).toMatchObject({
+    expect(logged(service, 'TLS certificate reloaded')[0]).toMatchObject({
       reason: 'file changed',
       notAfter: b.notAfter.toISOString(),
       fingerprint256: b.fingerprint256,
@@ -297,11 +289,9 @@ describeIf(hasOpenssl, NO_OPENSSL)('HTTPS', () => {
       (s) => s.stdout.split('TLS certificate reload rejected').length === 3,
       SWAP_BOUND_MS,
     )
-    const rejected = service.stdout
-      .split('\n')
-      .filter((line) => line.includes('TLS certificate reload rejected'))
-      .map((line) => JSON.parse(line) as Record<string, unknown>)
-    expect(rejected).toEqual([
+    expect(
+      logged(service, 'TLS certificate reload rejected; the certificate in force stays'),
+    ).toEqual([
       expect.objectContaining({
         level: 50,
         fingerprint256: b.fingerprint256,
@@ -337,11 +327,11 @@ describeIf(hasOpenssl, NO_OPENSSL)('HTTPS', () => {
   test('a mismatched pair at start, or one file without the other, is refused naming the variable', async () => {
     const [mismatched, alone] = await Promise.all([
       startService({
-        ...POLICY,
+        ...TEST_ENV,
         USERSIG_TLS_CERT_FILE: a.certFile,
         USERSIG_TLS_KEY_FILE: b.keyFile,
       }),
-      startService({ ...POLICY, USERSIG_TLS_CERT_FILE: a.certFile }),
+      startService({ ...TEST_ENV, USERSIG_TLS_CERT_FILE: a.certFile }),
     ])
     expect(await mismatched.exited).toBe(1)
     expect(await alone.exited).toBe(1)
@@ -357,7 +347,7 @@ describeIf(hasOpenssl, NO_OPENSSL)('HTTPS', () => {
   })
   test('with WEB_CONCURRENCY=2, every worker serves the pair and takes the new one', async () => {
     const own = mounted(a)
-    const cluster = await startService({ ...POLICY, ...tlsEnv(own.folder), WEB_CONCURRENCY: '2' })
+    const cluster = await startService({ ...TEST_ENV, ...tlsEnv(own.folder), WEB_CONCURRENCY: '2' })
     try {
       // Fresh connections are spread over the workers: ten in a row must all agree.
       const all = async (fingerprint: string) => {

@@ -1,7 +1,6 @@
 // USERSIG_TLS_CERT_FILE and USERSIG_TLS_KEY_FILE: both or neither; each problem names the variable
 // and the path (missing, a folder, not PEM, an encrypted key, a key of another certificate); the
 // pair's facts match what openssl says; the key never prints.
-import { randomBytes } from 'node:crypto'
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -20,23 +19,8 @@ import {
   NO_OPENSSL,
   type Certificate,
 } from '../helpers/certificates.js'
+import { TEST_ENV } from '../helpers/http.js'
 import { describeIf } from '../helpers/skip.js'
-
-const APP = 1400000000
-const policy = {
-  NODE_ENV: 'test',
-  USERSIG_APPS: JSON.stringify({
-    [APP]: { keys: [{ id: 'k1', secret: randomBytes(32).toString('hex') }] },
-  }),
-  USERSIG_CLIENTS: JSON.stringify([
-    {
-      id: 'backend',
-      token: randomBytes(24).toString('base64url'),
-      apps: [APP],
-      scopes: ['usersig:issue'],
-    },
-  ]),
-}
 
 /** A PEM's first and last lines without the DER between them: what a damaged copy looks like. */
 const damagedPem = (pem: string) => {
@@ -62,7 +46,7 @@ describeIf(hasOpenssl, NO_OPENSSL)('TLS files', () => {
   })
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-  const load = (env: Record<string, string>): Config => loadConfig({ ...policy, ...env })
+  const load = (env: Record<string, string>): Config => loadConfig({ ...TEST_ENV, ...env })
   const problems = (env: Record<string, string>): string[] => {
     try {
       load(env)
@@ -206,7 +190,7 @@ describeIf(hasOpenssl, NO_OPENSSL)('TLS files', () => {
   test("the pair is not read through loadConfig's reader: a policy reload's digest holds the policy's files only", () => {
     const read: string[] = []
     loadConfig(
-      { ...policy, USERSIG_TLS_CERT_FILE: a.certFile, USERSIG_TLS_KEY_FILE: a.keyFile },
+      { ...TEST_ENV, USERSIG_TLS_CERT_FILE: a.certFile, USERSIG_TLS_KEY_FILE: a.keyFile },
       (path) => {
         read.push(path)
         return ''
