@@ -11,6 +11,7 @@ import {
   clusterMetricsSource,
   exitCannotListen,
   onPolicy,
+  onTlsReload,
   policyFromPrimary,
   requestReload,
   REUSE_PORT,
@@ -34,9 +35,11 @@ import {
   createReloader,
   logWarnings,
   readFrom,
-  readRecorded,
+  recordReads,
   watchConfigFiles,
+  type FilesRead,
 } from './reload.js'
+import { createListener } from './tls.js'
 
 /** Server timeouts (ms): slow clients that trickle headers or a body are cut off. */
 export const SERVER_TIMEOUTS = {
@@ -60,7 +63,7 @@ async function start(): Promise<void> {
   // change made at any moment after it is seen, and one made before it is in it.
   let onFileChange = (): void => undefined
   const { watchers, unwatched } = watchConfigFiles(env, () => onFileChange())
-  const first = orExit(() => readRecorded(readConfigFile, (read) => loadConfig(env, read)))
+  const first = orExit(() => readFirst(env))
   const config = first.value
   const settings = config.process
   const logger = createLogger(settings.logLevel)
@@ -126,6 +129,22 @@ async function startWorker(env: Env): Promise<void> {
   await serve({ live, logger, metrics, watchers: [] })
 }
 
+/**
+ * The start's read of the configuration: what it loaded, every file it read (a cluster primary
+ * hands them to its workers), and the digest of the policy's files alone (what a reload compares:
+ * the process settings' files, such as the TLS pair or the Redis URL, are not the policy's).
+ */
+function readFirst(env: Env): { value: Config; digest: string; files: FilesRead } {
+  const settingsFiles = recordReads(readConfigFile)
+  const policyFiles = recordReads(readConfigFile)
+  const value = loadConfig(env, settingsFiles.read, policyFiles.read)
+  return {
+    value,
+    digest: policyFiles.digest(),
+    files: { ...settingsFiles.files(), ...policyFiles.files() },
+  }
+}
+
 /** Loads, or prints the configuration's problems and exits 1. */
 function orExit<T>(load: () => T): T {
   try {
@@ -164,10 +183,14 @@ async function serve(deps: {
     : sharedCollection(() => metrics.registry.metrics())
   const appDeps: AppDeps = { config, live, metrics, logger, lifecycle, counts, metricsText }
   const app = createApp(appDeps)
-  const server = createServer(
+  // HTTP, or HTTPS with USERSIG_TLS_*_FILE, whose pair reloads on change and SIGHUP (src/tls.ts).
+  const { server, reloadTls } = createListener(
     { connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS },
     app,
+    { tls: settings.tls, logger, metrics },
   )
+  process.on('SIGHUP', () => reloadTls('SIGHUP'))
+  if (worker) onTlsReload(() => reloadTls('SIGHUP to the primary'))
   // `Expect: 100-continue`: the front door sends 100 only when it is about to read the body.
   server.on('checkContinue', app.checkContinue)
   Object.assign(server, SERVER_TIMEOUTS)

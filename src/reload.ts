@@ -2,7 +2,7 @@
 // when a *_FILE changes. The process settings never reload (LiveConfig swaps only the policy).
 import { createHash } from 'node:crypto'
 import { watch, type FSWatcher } from 'node:fs'
-import { dirname } from 'node:path'
+import { basename, dirname } from 'node:path'
 import {
   ConfigError,
   SECRET_FILE_VARIABLES,
@@ -26,8 +26,28 @@ export interface Reloader {
   reload(reason: string): ReloadOutcome
 }
 
-/** What a load read: each file's text by path (secrets: never logged). */
+/** What a load read: each file's text by path, in the order read (secrets: never logged). */
 export type FilesRead = Readonly<Record<string, string>>
+
+/** A reader that records every file it reads: what was read, and a digest of it. */
+export function recordReads(readFile: ReadFile): {
+  read: ReadFile
+  files: () => FilesRead
+  digest: () => string
+} {
+  const files: Record<string, string> = {}
+  const hash = createHash('sha256')
+  return {
+    read(path) {
+      const text = readFile(path)
+      hash.update(path).update('\0').update(text).update('\0')
+      files[path] = text
+      return text
+    },
+    files: () => Object.freeze({ ...files }),
+    digest: () => hash.copy().digest('hex'),
+  }
+}
 
 /**
  * Runs `load` with a reader that records every file it reads, and returns what it loaded with
@@ -37,15 +57,9 @@ export function readRecorded<T>(
   readFile: ReadFile,
   load: (read: ReadFile) => T,
 ): { value: T; digest: string; files: FilesRead } {
-  const hash = createHash('sha256')
-  const files: Record<string, string> = {}
-  const value = load((path) => {
-    const text = readFile(path)
-    hash.update(path).update('\0').update(text).update('\0')
-    files[path] = text
-    return text
-  })
-  return { value, digest: hash.digest('hex'), files: Object.freeze(files) }
+  const recorder = recordReads(readFile)
+  const value = load(recorder.read)
+  return { value, digest: recorder.digest(), files: recorder.files() }
 }
 
 /**
@@ -140,19 +154,34 @@ export function watchConfigFiles(
   env: Env,
   onChange: () => void,
 ): { watchers: FSWatcher[]; unwatched: { folder: string; code: unknown }[] } {
-  const folders = new Set(
-    SECRET_FILE_VARIABLES.map((name) => env[name])
-      .filter((path): path is string => path !== undefined)
-      .map((path) => dirname(path)),
+  return watchFolders(
+    SECRET_FILE_VARIABLES.map((name) => env[name]).filter(
+      (path): path is string => path !== undefined,
+    ),
+    onChange,
   )
+}
+
+/**
+ * Watches the folders of `paths`; `onChange` runs RELOAD_DEBOUNCE_MS after the last change.
+ * `onlyTheirs`: react only to changes of those files, or of a Kubernetes Secret volume's `..`
+ * entries (`..data` and the folders it points to), not to other files in the same folder.
+ */
+export function watchFolders(
+  paths: readonly string[],
+  onChange: () => void,
+  { onlyTheirs = false } = {},
+): { watchers: FSWatcher[]; unwatched: { folder: string; code: unknown }[] } {
   let timer: NodeJS.Timeout | undefined
-  const debounced = () => {
+  const names = new Set(paths.map((path) => basename(path)))
+  const debounced = (_event: string, name: string | null) => {
+    if (onlyTheirs && name !== null && !names.has(name) && !name.startsWith('..')) return
     clearTimeout(timer)
     timer = setTimeout(onChange, RELOAD_DEBOUNCE_MS)
   }
   const watchers: FSWatcher[] = []
   const unwatched: { folder: string; code: unknown }[] = []
-  for (const folder of folders) {
+  for (const folder of new Set(paths.map((path) => dirname(path)))) {
     try {
       watchers.push(watch(folder, { persistent: false }, debounced))
     } catch (error) {

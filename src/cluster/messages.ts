@@ -6,6 +6,8 @@
 export const POLICY_REQUEST = 'usersig:policy-request'
 /** primary -> worker: the policy files to serve (the last good read), and its generation. */
 export const POLICY = 'usersig:policy'
+/** primary -> worker: "read your TLS pair again" (the primary got SIGHUP). */
+export const RELOAD_TLS = 'usersig:reload-tls'
 /** worker -> primary: "reload, please" (the worker got SIGHUP itself). */
 export const RELOAD_REQUEST = 'usersig:reload-request'
 /** worker -> primary: "the cluster's metrics, please"; primary -> worker: the text (or null). */

@@ -17,6 +17,7 @@ import {
   LISTEN_FAILED,
   POLICY_REQUEST,
   RELOAD_REQUEST,
+  RELOAD_TLS,
   type Message,
 } from './messages.js'
 import { clusterMetrics } from './metrics.js'
@@ -151,5 +152,8 @@ export function runPrimary(deps: PrimaryDeps): void {
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
   stopWithNpm(() => stop('SIGTERM'))
-  process.on('SIGHUP', () => policy.reload('SIGHUP'))
+  process.on('SIGHUP', () => {
+    policy.reload('SIGHUP')
+    for (const worker of supervisor.workers()) send(worker, { type: RELOAD_TLS })
+  })
 }

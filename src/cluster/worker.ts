@@ -13,6 +13,7 @@ import {
   POLICY,
   POLICY_REQUEST,
   RELOAD_REQUEST,
+  RELOAD_TLS,
   type Message,
 } from './messages.js'
 
@@ -83,6 +84,13 @@ export function onPolicy(apply: (policy: PolicyHandoff) => void): void {
   process.on('message', (message: Message) => {
     const policy = asPolicy(message)
     if (policy !== null) apply(policy)
+  })
+}
+
+/** SIGHUP to the primary: each worker reads its TLS pair again (the policy comes in POLICY). */
+export function onTlsReload(reload: () => void): void {
+  process.on('message', (message: Message) => {
+    if (message?.type === RELOAD_TLS) reload()
   })
 }
 

@@ -7,7 +7,7 @@ import { dirname } from 'node:path'
 import type { Findings } from './findings.js'
 import type { Env } from './sources.js'
 
-/** The variables that name files of the policy holding keys, tokens or a JWT secret (watched for reload). */
+/** The variables that name files holding keys, tokens or a JWT secret. */
 export const SECRET_FILE_VARIABLES = [
   'USERSIG_APPS_FILE',
   'USERSIG_CLIENTS_FILE',
@@ -16,18 +16,18 @@ export const SECRET_FILE_VARIABLES = [
 ] as const
 
 /** Warns (in production) about each secret file others may read or replace. */
-export function checkSecretFiles(
-  env: Env,
-  findings: Findings,
-  variables: readonly string[] = SECRET_FILE_VARIABLES,
-): void {
-  if (!findings.production) return
-  for (const variable of variables) {
+export function checkSecretFiles(env: Env, findings: Findings): void {
+  for (const variable of SECRET_FILE_VARIABLES) {
     const path = env[variable]
-    if (path === undefined) continue
-    for (const exposure of exposures(path))
-      findings.warn('secret_file_permissions', `${variable}: ${exposure}`)
+    if (path !== undefined) checkSecretFile(variable, path, findings)
   }
+}
+
+/** Warns (in production) when others may read or replace the file `variable` names. */
+export function checkSecretFile(variable: string, path: string, findings: Findings): void {
+  if (!findings.production) return
+  for (const exposure of exposures(path))
+    findings.warn('secret_file_permissions', `${variable}: ${exposure}`)
 }
 
 /** What is wrong with the file's and its folders' modes, in words; nothing if it cannot be seen. */

@@ -18,6 +18,7 @@ export { loadPolicy, type Policy } from './policy.js'
 export type { ProcessSettings } from './process.js'
 export type { RedisSettings } from './redis.js'
 export { MAX_FILE_BYTES, readConfigFile, type Env, type ReadFile } from './sources.js'
+export { loadTlsPair, type TlsPair, type TlsSettings } from './tls.js'
 
 /**
  * The whole configuration. `process` is read once and needs a restart to change; `policy` is
@@ -39,7 +40,12 @@ export const CONFIG_VARIABLES: readonly string[] = [
  *
  * @throws ConfigError listing each problem by variable, app id and key or client id.
  */
-export function loadConfig(env: Env, readFile: ReadFile = readConfigFile): Config {
+export function loadConfig(
+  env: Env,
+  readFile: ReadFile = readConfigFile,
+  /** How the policy's files are read, when not like the process settings' (main.ts records each apart). */
+  readPolicyFile: ReadFile = readFile,
+): Config {
   const problems: string[] = []
   const attempt = <T>(load: () => T): T | null => {
     try {
@@ -52,7 +58,7 @@ export function loadConfig(env: Env, readFile: ReadFile = readConfigFile): Confi
   }
   const settings = attempt(() => loadProcessSettings(env, readFile))
   // Read even when the settings are refused, so that every problem is reported at once.
-  const policy = attempt(() => loadPolicy(env, settings?.jwt ?? null, readFile))
+  const policy = attempt(() => loadPolicy(env, settings?.jwt ?? null, readPolicyFile))
   if (settings === null || policy === null) throw new ConfigError(problems)
   return Object.freeze({ process: settings, policy })
 }

@@ -3,11 +3,11 @@
 // never changes them: only the Policy (policy.ts) is swapped.
 import { availableParallelism } from 'node:os'
 import { bool, makeExactValidator, port, str } from 'envalid'
-import { checkSecretFiles } from './file-access.js'
 import { ConfigError, Findings, type ConfigWarning } from './findings.js'
 import { JWT_VARIABLES, readJwtSettings, type JwtSettings } from './jwt.js'
 import { readRedisSettings, REDIS_VARIABLES, type RedisSettings } from './redis.js'
 import { readConfigFile, type Env, type ReadFile } from './sources.js'
+import { readTlsSettings, TLS_VARIABLES, type TlsSettings } from './tls.js'
 import { integer, readVariables } from './variables.js'
 
 export interface ProcessSettings {
@@ -35,6 +35,8 @@ export interface ProcessSettings {
   readonly metricsPublic: boolean
   /** JWT callers' issuer settings, or null without JWT callers. */
   readonly jwt: JwtSettings | null
+  /** HTTPS: the certificate and key files and the pair read at start, or null for plain HTTP. */
+  readonly tls: TlsSettings | null
   readonly warnings: readonly ConfigWarning[]
 }
 
@@ -65,11 +67,12 @@ function specs(production: boolean) {
   }
 }
 
-/** The variables read here (with the JWT ones), as docs/configuration.md lists them. */
+/** The variables read here (with the JWT, Redis and TLS ones), as docs/configuration.md lists them. */
 export const PROCESS_VARIABLES = [
   ...Object.keys(specs(false)),
   ...JWT_VARIABLES,
   ...REDIS_VARIABLES,
+  ...TLS_VARIABLES,
 ]
 
 export function isProduction(env: Env): boolean {
@@ -77,7 +80,7 @@ export function isProduction(env: Env): boolean {
 }
 
 /**
- * Reads the process settings from the environment.
+ * Reads the process settings from the environment, and the TLS certificate and key when set.
  *
  * @throws ConfigError listing every problem by variable.
  */
@@ -89,8 +92,11 @@ export function loadProcessSettings(
   const findings = new Findings(production)
   const vars = readVariables(env, specs(production), findings)
   const jwt = readJwtSettings(env, findings)
+  // `readFile` is a reader of its own (loadConfig's), apart from the policy's: a policy reload
+  // compares the policy's files alone. A cluster worker reads these files as its primary read
+  // them at start (the TLS pair then reloads on its own: src/tls.ts).
   const redis = readRedisSettings(env, readFile, findings)
-  checkSecretFiles(env, findings, ['USERSIG_REDIS_URL_FILE'])
+  const tls = readTlsSettings(env, readFile, findings)
   if (vars === null || findings.problems.length > 0) throw new ConfigError(findings.problems)
   if (vars.METRICS_PORT !== undefined && vars.METRICS_PORT === vars.PORT)
     throw new ConfigError(['METRICS_PORT: must differ from PORT (it takes /metrics off PORT)'])
@@ -131,6 +137,7 @@ export function loadProcessSettings(
     metricsPublic: vars.USERSIG_METRICS_PUBLIC,
     redis,
     jwt,
+    tls,
     warnings: Object.freeze(findings.warnings),
   })
 }

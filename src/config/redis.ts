@@ -2,6 +2,7 @@
 // names (the URL carries the password, so a mounted Secret is the usual home). A process setting:
 // the connection is made at start, and changing it needs a restart.
 import { inspect } from 'node:util'
+import { checkSecretFile } from './file-access.js'
 import type { Findings } from './findings.js'
 import { readSource, type Env, type ReadFile } from './sources.js'
 
@@ -26,6 +27,7 @@ export function readRedisSettings(
 ): RedisSettings | null {
   const source = readSource(env, 'USERSIG_REDIS_URL', readFile, findings)
   if (source === undefined || source === null) return null
+  if (source.path !== null) checkSecretFile(source.variable, source.path, findings)
   const text = source.text.trim()
   // Never quote the value in a problem: it holds the password.
   let url: URL

@@ -90,7 +90,7 @@ const REASONS: Readonly<Record<string, string>> = {
 }
 
 /** Why a file could not be read, in words and with its code; never the file's content. */
-function fileProblem(error: unknown): string {
+export function fileProblem(error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code
   if (typeof code !== 'string') return 'unreadable'
   const reason = REASONS[code] ?? `(${code})`

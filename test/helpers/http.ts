@@ -75,6 +75,12 @@ export const USERSIG_CLIENTS = [
 ]
 
 /** Every value that must never leave the service except as designed. */
+/** The environment of this configuration, for loadConfig or a real process. */
+export const TEST_ENV: Readonly<Record<string, string>> = {
+  NODE_ENV: 'test',
+  USERSIG_APPS: JSON.stringify(USERSIG_APPS),
+  USERSIG_CLIENTS: JSON.stringify(USERSIG_CLIENTS),
+}
 export const ALL_SECRETS: readonly string[] = Object.values(SECRETS)
 export const ALL_TOKENS: readonly string[] = Object.values(TOKENS)
 
@@ -99,13 +105,7 @@ export interface TestApp {
 
 /** Loads the real config from env and builds the app on a fixed clock, validating every response. */
 export function buildApp(options: BuildOptions = {}): TestApp {
-  const load = () =>
-    loadConfig({
-      NODE_ENV: 'test',
-      USERSIG_APPS: JSON.stringify(USERSIG_APPS),
-      USERSIG_CLIENTS: JSON.stringify(USERSIG_CLIENTS),
-      ...options.env,
-    })
+  const load = () => loadConfig({ ...TEST_ENV, ...options.env })
   const config = load()
   const live = new LiveConfig(config)
   const logLines: string[] = []
