@@ -10,6 +10,14 @@ import type { Caller } from './authenticate.js'
 
 const POLICY_CACHE = 10_000
 
+/** What a take left: the RateLimit headers, and how to give the tickets back. */
+export interface Allowance {
+  readonly headers: Readonly<Record<string, string>>
+  /** The tickets taken, given back (when a later take for the same request is refused). */
+  readonly points: number
+  readonly giveBack: () => Promise<void>
+}
+
 export interface RateLimiter {
   /**
    * Takes `count` more from the caller's allowance for this minute, or none of it: resolves to
@@ -17,13 +25,10 @@ export interface RateLimiter {
    * not fit in what is left. `held`, taken earlier for the same request, is given back when it is
    * refused: a request refused whole counts nothing.
    */
-  take(
-    caller: Caller,
-    config: Config,
-    count: number,
-    held?: number,
-  ): Promise<Record<string, string>>
+  take(caller: Caller, config: Config, count: number, held?: Allowance): Promise<Allowance>
 }
+
+const NO_LIMIT: Allowance = { headers: {}, points: 0, giveBack: async () => undefined }
 
 /**
  * Limits each caller to its `rateLimitPerMinute` (or the configured default; 0 means none) in a
@@ -53,26 +58,29 @@ export function createRateLimiter(counts: CountStore = memoryStore()): RateLimit
     caller.via === 'jwt' ? `jwt:${caller.issuer}:${caller.id}` : `static:${caller.id}`
 
   return {
-    async take(caller, config, count, held = 0) {
+    async take(caller, config, count, held) {
       const limit = limitOf(caller, config)
-      if (limit === 0) return {}
+      if (limit === 0) return NO_LIMIT
       const key = keyOf(caller)
       // One call on the common path: take, then give back if it did not fit (with `held`).
-      const taken = await counts.add(key, limit, count)
+      const taken = await counts.take(key, limit, count)
       const fits = taken.consumed <= limit
-      const state = fits ? taken : await counts.add(key, limit, -(count + held))
-      const left = Math.max(limit - state.consumed, 0)
-      const reset = Math.ceil(Math.max(state.msBeforeNext, 0) / 1000) || WINDOW_SECONDS
+      // Refused, the count is what it was before this request (once given back, below).
+      const consumed = fits ? taken.consumed : taken.consumed - count - (held?.points ?? 0)
+      const left = Math.min(Math.max(limit - consumed, 0), limit)
+      const reset = Math.ceil(Math.max(taken.msBeforeNext, 0) / 1000) || WINDOW_SECONDS
       const headers = {
         RateLimit: `"${limit}-in-1min"; r=${left}; t=${reset}`,
         'RateLimit-Policy': policyOf(key, limit),
       }
       if (!fits) {
+        // Given back before the answer: the caller's next request sees the count without these.
+        await Promise.all([taken.giveBack(), held?.giveBack()])
         throw new ServiceError('rate_limited', undefined, {
           headers: { ...headers, 'Retry-After': String(reset) },
         })
       }
-      return headers
+      return { headers, points: count, giveBack: taken.giveBack }
     },
   }
 }

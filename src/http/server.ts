@@ -32,7 +32,7 @@ import {
 } from './lingering-close.js'
 import type { Lifecycle } from './operations.js'
 import { renderProblem, toServiceError, type ProblemResponse } from './problem.js'
-import type { RateLimiter } from './rate-limit.js'
+import type { Allowance, RateLimiter } from './rate-limit.js'
 import { BODY_LIMIT_BYTES, type HandlerRequest } from './routes.js'
 import { API_HEADERS, pageHeaders } from './security-headers.js'
 
@@ -167,12 +167,14 @@ export function createFrontDoor(deps: FrontDoorDeps): FrontDoor {
       x.route = served.path
     }
     let caller: Caller | null = null
+    let allowance: Allowance | undefined
     if (served?.route.auth === 'metrics')
       deps.authenticate.metrics(config, req.headers.authorization)
     if (guarded) {
       caller = await deps.authenticate(config, req.headers.authorization)
       // Every authenticated request costs at least one (a flood of refused requests is limited too).
-      x.rateLimitHeaders = await deps.rateLimit.take(caller, config, 1)
+      allowance = await deps.rateLimit.take(caller, config, 1)
+      x.rateLimitHeaders = allowance.headers
     }
     if (!present) throw new ServiceError('not_found')
     if (served === undefined) {
@@ -195,7 +197,7 @@ export function createFrontDoor(deps: FrontDoorDeps): FrontDoor {
     if (cost > 1 && caller !== null) {
       // A batch counts its tickets, and is refused whole (the one taken above given back) if they
       // do not all fit.
-      x.rateLimitHeaders = await deps.rateLimit.take(caller, config, cost - 1, 1)
+      x.rateLimitHeaders = (await deps.rateLimit.take(caller, config, cost - 1, allowance)).headers
     }
     const answer = (await served.route.handler({
       config,

@@ -9,10 +9,10 @@
 // addition its requests made in that turn, and the primary answers them in one message: under
 // load the IPC cost is shared by many requests.
 import cluster, { type Worker } from 'node:cluster'
-import { memoryStore } from './memory.js'
-import type { Count, CountStore } from './store.js'
+import { memoryLimiter } from './memory.js'
+import { limitersByLimit, type Count, type CountStore } from './store.js'
 
-/** worker -> primary: additions [id, key, limit, points]; primary -> worker: their counts. */
+/** worker -> primary: additions [id, key, limit, points] (negative: given back); primary -> worker: the counts. */
 const ADD = 'usersig:counts-add'
 const COUNTED = 'usersig:counts-counted'
 
@@ -65,21 +65,30 @@ export function clusterStore(): CountStore {
     for (const result of message.results as Result[]) settle(result)
   })
 
+  const add = (key: string, limit: number, points: number) =>
+    new Promise<Count>((resolve, reject) => {
+      const id = next++
+      const timer = setTimeout(
+        () => settle([id, null, `no answer from the cluster primary in ${CLUSTER_TIMEOUT_MS} ms`]),
+        CLUSTER_TIMEOUT_MS,
+      )
+      timer.unref()
+      pending.set(id, { resolve, reject, timer })
+      // After this turn's I/O callbacks: every request read in this turn goes in one message.
+      if (batch.length === 0) setImmediate(flush)
+      batch.push([id, key, limit, points])
+    })
   return {
-    add(key, limit, points) {
-      return new Promise<Count>((resolve, reject) => {
-        const id = next++
-        const timer = setTimeout(
-          () =>
-            settle([id, null, `no answer from the cluster primary in ${CLUSTER_TIMEOUT_MS} ms`]),
-          CLUSTER_TIMEOUT_MS,
-        )
-        timer.unref()
-        pending.set(id, { resolve, reject, timer })
-        // After this turn's I/O callbacks: every request read in this turn goes in one message.
-        if (batch.length === 0) setImmediate(flush)
-        batch.push([id, key, limit, points])
-      })
+    async take(key, limit, points) {
+      const count = await add(key, limit, points)
+      return {
+        ...count,
+        giveBack: () =>
+          add(key, limit, -points).then(
+            () => undefined,
+            () => undefined,
+          ),
+      }
     },
     state: () => ({ store: 'cluster', shared: true }),
     close: async () => undefined,
@@ -88,18 +97,18 @@ export function clusterStore(): CountStore {
 
 /** In the primary: counts what the workers send, in memory, and answers each batch at once. */
 export function serveClusterCounts(): void {
-  const counts = memoryStore()
+  const limiterFor = limitersByLimit(memoryLimiter)
   cluster.on('message', (worker: Worker, message: Message) => {
     if (message?.type !== ADD || !Array.isArray(message.additions)) return
     const additions = message.additions as Addition[]
-    void Promise.all(
-      additions.map(([id, key, limit, points]): Promise<Result> =>
-        counts.add(key, limit, points).then(
-          (count) => [id, count.consumed, count.msBeforeNext],
-          (error: unknown) => [id, null, String(error)],
-        ),
-      ),
-    ).then((results) => {
+    const counted = additions.map(([id, key, limit, points]): Promise<Result> => {
+      const limiter = limiterFor(limit)
+      return (points < 0 ? limiter.reward(key, -points) : limiter.penalty(key, points)).then(
+        (res): Result => [id, res.consumedPoints, res.msBeforeNext],
+        (error: unknown): Result => [id, null, String(error)],
+      )
+    })
+    void Promise.all(counted).then((results) => {
       if (!worker.isConnected()) return
       // A worker that died meanwhile: node:cluster's 'error' on it is handled by the supervisor.
       worker.send({ type: COUNTED, results }, () => undefined)

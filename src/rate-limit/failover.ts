@@ -15,16 +15,18 @@
 // again on every request (each paying the timeout while Redis hangs) and tells nobody: hence this
 // small breaker around the store.
 import type { Logger } from '../logger.js'
-import type { Count, CountStore, StoreState } from './store.js'
+import type { CountStore, StoreState, Taken } from './store.js'
 
-/** The longest a request waits for the shared store. */
+/** The longest a request waits for the shared store (of its own running time: see `deadline`). */
 export const REQUEST_DEADLINE_MS = 50
 /** The probe's deadline: past it, the store is away. */
 export const PROBE_DEADLINE_MS = 500
 /** While the shared store is away, how often the probe asks it again. */
 export const PROBE_INTERVAL_MS = 1_000
+/** A timer this late means the process itself did not run (a busy machine), not a slow store. */
+const LATE_TIMER_MS = 10
 
-/** What the probe adds to: a key of its own, with nothing added (a write, like a request's). */
+/** What the probe takes from: a key of its own, nothing taken (a write, like a request's). */
 const PROBE_KEY = '\0probe'
 
 class DeadlineMissed extends Error {
@@ -32,21 +34,28 @@ class DeadlineMissed extends Error {
 }
 
 /**
- * `work`, or a DeadlineMissed rejection `ms` after it started. When the timer fires, one turn of
- * the event loop's poll phase runs before the verdict (setImmediate): an answer that arrived
- * while this process was busy is read and counts as in time. Only a store that did not answer
- * misses the deadline, not a process that was too busy to look.
+ * `work`, or a DeadlineMissed rejection once the store has had `ms` to answer. Time this process
+ * did not run is not the store's: when the deadline's timer fires late (a busy machine, a long
+ * task), the store gets another `ms`, up to PROBE_DEADLINE_MS in all; and when it fires, one turn
+ * of the event loop's poll phase runs before the verdict (setImmediate), so an answer that has
+ * already arrived is read and counts as in time.
  */
 function deadline<T>(work: Promise<T>, ms: number): Promise<T> {
   return new Promise((resolve, reject) => {
     let settled = false
-    const timer = setTimeout(
-      () =>
+    const started = performance.now()
+    let timer: NodeJS.Timeout
+    const arm = () => {
+      const due = performance.now() + ms
+      timer = setTimeout(() => {
+        const late = performance.now() - due > LATE_TIMER_MS
+        if (late && performance.now() - started + ms <= PROBE_DEADLINE_MS) return arm()
         setImmediate(() => {
           if (!settled) reject(new DeadlineMissed(`no answer within ${ms} ms`))
-        }),
-      ms,
-    )
+        })
+      }, ms)
+    }
+    arm()
     work.then(
       (value) => {
         settled = true
@@ -87,7 +96,7 @@ export function withFailover(
 
   /** Asks the store with the probe's deadline; true when it answered. One at a time. */
   const probe = (): Promise<boolean> => {
-    probing ??= deadline(shared.add(PROBE_KEY, 1, 0), PROBE_DEADLINE_MS).then(
+    probing ??= deadline(shared.take(PROBE_KEY, 1, 0), PROBE_DEADLINE_MS).then(
       () => true,
       () => false,
     )
@@ -129,16 +138,22 @@ export function withFailover(
   if (options.startDown === true) goDown(new Error('not connected at start'))
 
   return {
-    async add(key, limit, points): Promise<Count> {
+    async take(key, limit, points): Promise<Taken> {
       if (up) {
+        // A take that misses the deadline may still land in the shared count: counted twice then,
+        // on the safe side.
         try {
-          return await deadline(shared.add(key, limit, points), REQUEST_DEADLINE_MS)
+          const taken = await deadline(shared.take(key, limit, points), REQUEST_DEADLINE_MS)
+          return {
+            ...taken,
+            giveBack: () => deadline(taken.giveBack(), REQUEST_DEADLINE_MS).catch(() => undefined),
+          }
         } catch (error) {
           if (error instanceof DeadlineMissed) suspect(error)
           else goDown(error)
         }
       }
-      return fallback.add(key, limit, points)
+      return fallback.take(key, limit, points)
     },
     state: () => ({ store, shared: up }),
     async close() {

@@ -67,8 +67,8 @@ export function redisStore(settings: RedisSettings, logger: Logger): RedisStore 
   return {
     ...store,
     // Why it failed, in the client's words (an address, never the password).
-    add: (key, limit, points) =>
-      store.add(key, limit, points).catch((error: Error) => {
+    take: (key, limit, points) =>
+      store.take(key, limit, points).catch((error: Error) => {
         throw lastError === null ? error : new Error(`${error.message}: ${lastError}`)
       }),
     connected,

@@ -9,11 +9,17 @@ export const WINDOW_SECONDS = 60
 
 export type StoreKind = 'memory' | 'cluster' | 'redis'
 
-/** A caller's count in its current window, after an addition. */
+/** A caller's count in its current window, after a take. */
 export interface Count {
   readonly consumed: number
   /** Until the window ends. */
   readonly msBeforeNext: number
+}
+
+/** Points taken: the count after, and how to give them back to the store that took them. */
+export interface Taken extends Count {
+  /** Gives the points back (a request refused whole counts nothing); resolves when done, never rejects. */
+  readonly giveBack: () => Promise<void>
 }
 
 /** Where the counts go now, for /readyz and the metrics. */
@@ -26,14 +32,27 @@ export interface StoreState {
 
 export interface CountStore {
   /**
-   * Adds `points` (negative: gives them back) to `key`'s count in its current window of a
-   * `limit`-per-minute allowance, and resolves to the count after. Rejects only when the store
-   * cannot be reached (a failover store never does).
+   * Adds `points` to `key`'s count in its current window of a `limit`-per-minute allowance, and
+   * resolves to the count after. Rejects only when the store cannot be reached (a failover store
+   * never does).
    */
-  add(key: string, limit: number, points: number): Promise<Count>
+  take(key: string, limit: number, points: number): Promise<Taken>
   state(): StoreState
   /** Stops timers and closes connections. */
   close(): Promise<void>
+}
+
+/** One limiter per distinct limit, made on first use (the library fixes the allowance per limiter). */
+export function limitersByLimit<L>(make: (limit: number) => L): (limit: number) => L {
+  const limiters = new Map<number, L>()
+  return (limit) => {
+    let limiter = limiters.get(limit)
+    if (limiter === undefined) {
+      limiter = make(limit)
+      limiters.set(limit, limiter)
+    }
+    return limiter
+  }
 }
 
 /**
@@ -45,21 +64,21 @@ export function limiterStore(
   make: (limit: number) => RateLimiterAbstract,
   close: () => Promise<void> = async () => undefined,
 ): CountStore {
-  const limiters = new Map<number, RateLimiterAbstract>()
-  const limiterFor = (limit: number) => {
-    let limiter = limiters.get(limit)
-    if (limiter === undefined) {
-      limiter = make(limit)
-      limiters.set(limit, limiter)
-    }
-    return limiter
-  }
+  const limiterFor = limitersByLimit(make)
   return {
-    async add(key, limit, points) {
+    async take(key, limit, points) {
       const limiter = limiterFor(limit)
-      const res: RateLimiterRes =
-        points >= 0 ? await limiter.penalty(key, points) : await limiter.reward(key, -points)
-      return { consumed: res.consumedPoints, msBeforeNext: res.msBeforeNext }
+      const res: RateLimiterRes = await limiter.penalty(key, points)
+      return {
+        consumed: res.consumedPoints,
+        msBeforeNext: res.msBeforeNext,
+        // The points leave the count they went into, whatever store is in force by then.
+        giveBack: () =>
+          limiter.reward(key, points).then(
+            () => undefined,
+            () => undefined,
+          ),
+      }
     },
     state: () => ({ store, shared: true }),
     close,

@@ -33,9 +33,12 @@ export interface RedisServer {
   stop(): Promise<void>
 }
 
-export async function startRedis(): Promise<RedisServer> {
-  const port = await freePort()
-  const password = randomBytes(16).toString('hex')
+/** Starts one; `port` and `password` where a test needs them chosen beforehand. */
+export async function startRedis(
+  chosen: { port?: number; password?: string } = {},
+): Promise<RedisServer> {
+  const port = chosen.port ?? (await freePort())
+  const password = chosen.password ?? randomBytes(16).toString('hex')
   let child: ChildProcess = await launch(port, password)
   const server: RedisServer = {
     url: `redis://:${password}@127.0.0.1:${port}/0`,

@@ -1,0 +1,200 @@
+// Redis failing costs no tickets and no hangs, against the real thing: a replica of two workers
+// counting in a real redis-server keeps issuing while Redis hangs (SIGSTOP), dies (SIGKILL) and
+// comes back, under a steady load: no 5xx, no answer slower than a second, one warning per outage
+// per process, /readyz and the metric saying which count is in force, and the shared count back by
+// itself. A Redis unreachable at start does not stop the start; a malformed URL does.
+import { randomBytes } from 'node:crypto'
+import { request } from 'node:http'
+import { APP_A, USERSIG_APPS } from '../helpers/http.js'
+import { freePort, startService, waitForOutput, type Service } from '../helpers/process.js'
+import { describeWithRedis, startRedis, type RedisServer } from '../helpers/redis.js'
+import { scaled } from '../helpers/stress.js'
+
+const token = randomBytes(24).toString('base64url')
+const env = (redisUrl: string) => ({
+  NODE_ENV: 'test',
+  WEB_CONCURRENCY: '2',
+  USERSIG_REDIS_URL: redisUrl,
+  USERSIG_APPS: JSON.stringify(USERSIG_APPS),
+  USERSIG_CLIENTS: JSON.stringify([
+    { id: 'load', token, apps: [APP_A], scopes: ['usersig:issue'], rateLimitPerMinute: 1_000_000 },
+  ]),
+})
+const OUTAGE = 'rate limits: the shared count is unreachable'
+const BACK = 'rate limits: counting in the shared store again'
+/** How long each phase of the outage lasts. */
+const PHASE_MS = scaled(1_500, 4_000)
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+const count = (text: string, what: string) => text.split(what).length - 1
+
+interface Outcome {
+  status: number | string
+  ms: number
+}
+
+/** One issue on a fresh connection, with a 5 s client timeout. */
+function issue(service: Service): Promise<Outcome> {
+  const started = performance.now()
+  return new Promise((resolve) => {
+    const done = (status: number | string) => resolve({ status, ms: performance.now() - started })
+    const req = request(
+      `${service.url}/usersig`,
+      {
+        method: 'POST',
+        agent: false,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      },
+      (res) => {
+        res.resume()
+        res.on('end', () => done(res.statusCode ?? 0))
+      },
+    )
+    req.setTimeout(5_000, () => req.destroy(new Error('unanswered')))
+    req.on('error', (error) => done(error.message))
+    req.end(JSON.stringify({ sdkAppId: APP_A, userId: 'alice' }))
+  })
+}
+
+/** Issues, `concurrency` at a time, until stopped; every outcome kept. */
+function steadyLoad(service: Service, concurrency: number) {
+  const outcomes: Outcome[] = []
+  let running = true
+  const loops = Array.from({ length: concurrency }, async () => {
+    while (running) outcomes.push(await issue(service))
+  })
+  return {
+    outcomes,
+    stop: async () => {
+      running = false
+      await Promise.all(loops)
+      return outcomes
+    },
+  }
+}
+
+/** The metric of the cluster (the lowest of its workers: 0 if any counts on its own). */
+async function sharedMetric(service: Service): Promise<number> {
+  const text = await (await fetch(`${service.url}/metrics`)).text()
+  return Number(/^usersig_rate_limit_shared\{store="redis"\} (\d+)$/m.exec(text)?.[1] ?? NaN)
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (await check()) return true
+    await sleep(100)
+  }
+  return check()
+}
+
+const listening = (service: Service) => service.stdout.split('"msg":"listening"').length - 1
+
+describeWithRedis('Redis hangs, dies and comes back under load', () => {
+  let redis: RedisServer
+  let service: Service
+  beforeAll(async () => {
+    redis = await startRedis()
+    service = await startService(env(redis.url))
+    await waitForOutput(service, (s) => listening(s) === 2, 20_000)
+  }, 30_000)
+  afterAll(async () => {
+    service?.child.kill('SIGKILL')
+    await service?.exited
+    await redis?.stop()
+  })
+
+  test('no 5xx, no answer over 1 s, one warning per outage per process, back to the shared count by itself', async () => {
+    const load = steadyLoad(service, 8)
+    await sleep(PHASE_MS)
+
+    // Redis hangs: requests stop waiting for it, the processes count on their own.
+    redis.pause()
+    await sleep(PHASE_MS)
+    expect(await sharedMetric(service)).toBe(0)
+    const duringHang = (await (await fetch(`${service.url}/readyz`)).json()) as {
+      status: string
+      rateLimit: unknown
+    }
+    expect(duringHang).toMatchObject({
+      status: 'ready',
+      rateLimit: { store: 'redis', shared: false },
+    })
+    redis.resume()
+    expect(await waitFor(async () => (await sharedMetric(service)) === 1, 10_000)).toBe(true)
+
+    // Redis dies, and starts again on the same port.
+    await redis.kill()
+    await sleep(PHASE_MS)
+    expect(await sharedMetric(service)).toBe(0)
+    await redis.restart()
+    expect(await waitFor(async () => (await sharedMetric(service)) === 1, 10_000)).toBe(true)
+    await sleep(PHASE_MS / 2)
+
+    const outcomes = await load.stop()
+    const statuses = new Map<string, number>()
+    for (const { status } of outcomes)
+      statuses.set(String(status), (statuses.get(String(status)) ?? 0) + 1)
+    const slowest = Math.max(...outcomes.map((o) => o.ms))
+    console.log(
+      `redis outage: ${outcomes.length} issues during a hang and a restart: ${JSON.stringify(Object.fromEntries(statuses))}, slowest ${slowest.toFixed(0)} ms`,
+    )
+    expect([...statuses.keys()]).toEqual(['200'])
+    expect(slowest).toBeLessThan(1_000)
+    // Each worker warned once per outage, and said once per outage that it was back.
+    expect(count(service.stdout, OUTAGE)).toBeGreaterThanOrEqual(2)
+    expect(count(service.stdout, OUTAGE)).toBeLessThanOrEqual(4)
+    expect(count(service.stdout, BACK)).toBe(count(service.stdout, OUTAGE))
+    // The count is Redis's again.
+    const before = await redis.command('GET', 'usersig:rl:1000000:static:load')
+    expect((await issue(service)).status).toBe(200)
+    expect(await redis.command('GET', 'usersig:rl:1000000:static:load')).not.toBe(before)
+  }, 60_000)
+})
+
+describeWithRedis('a Redis unreachable at start', () => {
+  test('the service starts counting per process, warns, and joins Redis when it comes up', async () => {
+    const port = await freePort()
+    const password = randomBytes(8).toString('hex')
+    const url = `redis://:${password}@127.0.0.1:${port}/0`
+    const service = await startService({ ...env(url), WEB_CONCURRENCY: '1' })
+    try {
+      expect(listening(service)).toBe(1)
+      expect(service.stdout).toContain(OUTAGE)
+      expect(service.stdout).not.toContain(password)
+      expect((await issue(service)).status).toBe(200)
+      const ready = (await (await fetch(`${service.url}/readyz`)).json()) as { rateLimit: unknown }
+      expect(ready.rateLimit).toEqual({ store: 'redis', shared: false })
+      // Redis comes up where the URL points: the probe brings the shared count in.
+      const redis = await startRedis({ port, password })
+      try {
+        expect(
+          await waitFor(
+            async () =>
+              (
+                (await (await fetch(`${service.url}/readyz`)).json()) as {
+                  rateLimit: { shared: boolean }
+                }
+              ).rateLimit.shared,
+            10_000,
+          ),
+        ).toBe(true)
+        expect(service.stdout).toContain(BACK)
+      } finally {
+        await redis.stop()
+      }
+    } finally {
+      service.child.kill('SIGKILL')
+      await service.exited
+    }
+  }, 30_000)
+})
+
+test('a malformed USERSIG_REDIS_URL refuses the start, naming the variable, never the password', async () => {
+  const service = await startService({
+    ...env('redis//:hunter2-secret@nowhere'),
+    WEB_CONCURRENCY: '1',
+  })
+  expect(await service.exited).toBe(1)
+  expect(service.stderr).toContain('USERSIG_REDIS_URL: must be a redis:// or rediss:// URL')
+  expect(service.stderr + service.stdout).not.toContain('hunter2')
+})
