@@ -26,6 +26,7 @@ import { freePort } from '../helpers/process.js'
 import {
   examplesOf,
   jsonMismatch,
+  pipelineStatusTested,
   textMismatch,
   type PageExamples,
   type Step,
@@ -202,6 +203,26 @@ describe('the output check itself', () => {
         /page\.md:1: a sh block must not install or prune packages/,
       )
     expect(examplesOf('```console\nnpm ci\n```\n', 'page.md').steps).toEqual([])
+  })
+
+  test("a sh block that tests a pipeline's status is refused: without pipefail it prints something else", () => {
+    for (const code of [
+      'npx usersig verify "$T" | field code || echo "exit status $?"',
+      'npx usersig verify "$T" | node -p x \\\n  || echo "exit status $?"',
+      'curl -s $BASE |\n  grep -q ok && echo up',
+      'X=$(a | b) || echo failed',
+    ])
+      expect(() => examplesOf(`\`\`\`sh\n${code}\n\`\`\`\n`, 'page.md')).toThrow(
+        /page\.md:1: `.+` tests a pipeline's exit status, which differs without pipefail/,
+      )
+    for (const code of [
+      'V=$(npx usersig verify "$T") || echo "exit status $?"\necho "$V" | field code',
+      'a || b && c',
+      "grep -c 'a|b' file || echo none",
+      'echo "x | y" && echo z',
+      'curl -s $BASE | field code   # || not a command',
+    ])
+      expect(pipelineStatusTested(code)).toBeNull()
   })
 
   test('text: lines in order; "..." ends a line or stands for any lines', () => {
