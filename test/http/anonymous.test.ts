@@ -120,7 +120,7 @@ test('without a token, only the public pages tell debug on from off: /debug (and
     differing.map(name).filter((at) => !PUBLIC_ON_PURPOSE(at.split(' ')[1] as string)),
   ).toEqual([])
   // and each of them does differ, as the page says
-  for (const at of ['GET /debug', 'GET /debug/app.js', 'GET /openapi.yaml'])
+  for (const at of ['GET /debug', 'GET /debug/', 'GET /debug/app.js', 'GET /openapi.yaml'])
     expect(differing.map(name)).toContain(at)
 })
 
