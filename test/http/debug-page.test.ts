@@ -45,6 +45,7 @@ describe('GET /debug', () => {
       '/debug/app.js',
       '/debug/decode.js',
       '/debug/pako.mjs',
+      '/debug/ticket-text.js',
       '/debug/time.js',
     ])
   })
