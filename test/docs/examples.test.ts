@@ -118,7 +118,7 @@ test.each(runnable)(
       for (const path of given) makeGiven(dir, path)
       for (const step of steps) {
         if (step.kind === 'start') {
-          await service?.stop()
+          await stopExplained(service, page)
           service = await startService(dir, step, port, `${page}:${step.line}`)
           continue
         }
@@ -141,6 +141,8 @@ test.each(runnable)(
             throw new Error(`${where}: the output no longer matches the page: ${mismatch}`)
         }
       }
+      await stopExplained(service, page)
+      service = null
     } finally {
       shell.close()
       await service?.stop()
@@ -149,6 +151,21 @@ test.each(runnable)(
   },
   180_000,
 )
+
+/**
+ * Stops a page's service; every warning it logged must be named on the page (`code`), so that a
+ * reader who follows the page never meets a warning it does not explain.
+ */
+async function stopExplained(service: Started | null, page: string): Promise<void> {
+  if (service === null) return
+  await service.stop()
+  const text = readFileSync(join(ROOT, page), 'utf8')
+  const unexplained = service.warnings().filter((code) => !text.includes(`\`${code}\``))
+  if (unexplained.length > 0)
+    throw new Error(
+      `${page}: the service warned ${unexplained.join(', ')}, which the page never names`,
+    )
+}
 
 test('.env.example loads as documented: node --env-file=.env dist/main.js, placeholders filled', async () => {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
@@ -269,6 +286,8 @@ interface Started {
   /** host:port, what the examples' 127.0.0.1:8080 becomes. */
   readonly address: string
   stop(): Promise<void>
+  /** The codes of the warnings it has logged so far (`"warning":...` lines). */
+  warnings(): string[]
 }
 
 /** Starts the service as the page's console line says, on a free loopback port, in `dir`. */
@@ -328,6 +347,8 @@ async function startService(
   }
   return {
     address: `127.0.0.1:${port}`,
+    warnings: () =>
+      [...stdout.matchAll(/"warning":"([a-z_]+)"/g)].map((match) => match[1] as string),
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM')
