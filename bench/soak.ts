@@ -15,6 +15,7 @@ const WARMUP_SECONDS = Number(process.env.SOAK_WARMUP_SECONDS ?? 3)
 const MAIN = process.env.SOAK_MAIN ?? fileURLToPath(new URL('../dist/main.js', import.meta.url))
 const SDKAPPID = 1400000000
 const token = randomBytes(24).toString('base64url')
+const metricsToken = randomBytes(32).toString('base64url')
 
 const rssMb = processRssMb
 
@@ -24,7 +25,7 @@ async function main(): Promise<void> {
     env: {
       PATH: process.env.PATH ?? '',
       NODE_ENV: 'production',
-      USERSIG_METRICS_TOKEN: randomBytes(32).toString('base64url'),
+      USERSIG_METRICS_TOKEN: metricsToken,
       HOST: '127.0.0.1',
       PORT: String(port),
       LOG_LEVEL: 'info',
@@ -84,7 +85,9 @@ async function main(): Promise<void> {
   const rssStart = median(samples.slice(0, quarter))
   const rssEnd = median(samples.slice(-quarter))
   const rssPeak = Math.max(...samples)
-  const metrics = await (await fetch(`${url}/metrics`)).text()
+  const metrics = await (
+    await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } })
+  ).text()
   const lagP99 = Number(/^nodejs_eventloop_lag_p99_seconds (\S+)$/m.exec(metrics)?.[1] ?? NaN)
   child.kill('SIGTERM')
 

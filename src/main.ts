@@ -89,6 +89,8 @@ async function start(): Promise<void> {
       'WEB_CONCURRENCY is ignored with the development default',
     )
   }
+  // Before listening: a second development instance in this folder stops here, before it binds.
+  if (config.policy.devDefault !== null) claimDevTokenFile(config.policy.devDefault.token, logger)
   const live = new LiveConfig(config)
   const metrics = createMetrics(live)
   // The policy (apps, keys, callers, the JWT secret) reloads; the process settings need a restart.
@@ -137,7 +139,7 @@ async function startWorker(env: Env): Promise<void> {
 function readFirst(env: Env): { value: Config; digest: string; files: FilesRead } {
   const settingsFiles = recordReads(readConfigFile)
   const policyFiles = recordReads(readConfigFile)
-  const value = loadConfig(env, settingsFiles.read, policyFiles.read)
+  const value = loadConfig(env, settingsFiles.read, { readPolicyFile: policyFiles.read })
   return {
     value,
     digest: policyFiles.digest(),
@@ -210,10 +212,8 @@ async function serve(deps: {
     logger.info({ ...startLine(live.current, live.generation), port }, 'listening')
     // Under node:cluster the primary has logged them once for every worker.
     if (!worker) logWarnings(logger, live.current)
-    if (config.policy.devDefault !== null) {
-      writeDevToken(config.policy.devDefault.token, logger)
+    if (config.policy.devDefault !== null)
       printDevBanner(config.policy.devDefault, settings.host, port)
-    }
   })
 
   let stopping = false
@@ -315,16 +315,26 @@ function listenProblem(error: Error, settings: ProcessSettings): string | null {
 /** Where the development default leaves its caller token, for a second terminal in this folder. */
 const DEV_TOKEN_FILE = '.usersig-dev-token'
 
-function writeDevToken(token: string, logger: Logger): void {
+/**
+ * Writes the development token to a new owner-only file, removed when the process exits. The file
+ * is created, never replaced: one there already is another instance's (a second one in this
+ * folder would take the README's `cat .usersig-dev-token` to a token its own port does not
+ * know, and delete the first one's file when it stops), so this one refuses to start.
+ */
+function claimDevTokenFile(token: string, logger: Logger): void {
   try {
-    // Replaced, not rewritten: an existing file's looser mode must not carry over to a new token.
-    rmSync(DEV_TOKEN_FILE, { force: true })
     writeFileSync(DEV_TOKEN_FILE, `${token}\n`, { mode: 0o600, flag: 'wx' })
   } catch (error) {
+    if ((error as { code?: unknown }).code === 'EEXIST') {
+      process.stderr.write(
+        `usersig-service: ./${DEV_TOKEN_FILE} exists: another development instance serves from this folder; stop it, or start this one from another folder (if none runs, one was killed before it could remove the file: delete it)\n`,
+      )
+      process.exit(1)
+    }
     logger.warn({ err: error, file: DEV_TOKEN_FILE }, 'cannot write the development token file')
     return
   }
-  // Only this process's token: a second development process may have replaced the file since.
+  // Only this process's token, should the file have been replaced by hand meanwhile.
   process.on('exit', () => {
     try {
       if (readFileSync(DEV_TOKEN_FILE, 'utf8').trim() === token) rmSync(DEV_TOKEN_FILE)

@@ -104,8 +104,11 @@ function onTicketChange() {
     return showDecodeError(error)
   }
   showDecoded(decoded)
-  $('verify-sdkappid').value = String(decoded.sdkAppId)
-  $('verify-userid').value = decoded.userId
+  // The verify and issue forms follow each new ticket: check it, or issue its like.
+  for (const form of ['verify', 'issue']) {
+    $(`${form}-sdkappid`).value = String(decoded.sdkAppId)
+    $(`${form}-userid`).value = decoded.userId
+  }
   $('verify-kind').value =
     decoded.userBuf === null ? 'usersig' : decoded.privateMapKey ? 'privatemapkey' : 'any'
   announce(`Decoded a ${kindOf(decoded)} for UserID ${decoded.userId}.`)

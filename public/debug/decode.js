@@ -2,6 +2,7 @@
 // limits, the same checks in the same order, the same result shape (a test compares the two), and
 // failures told in words a developer can act on, never base64's or pako's internals.
 import { Inflate } from '/debug/pako.mjs'
+import { ALPHABET_TEXT, strayCharacter } from '/debug/ticket-text.js'
 
 /** As src/usersig/decode.ts: longer input is refused before any decoding. */
 export const MAX_TICKET_LENGTH = 4096
@@ -18,7 +19,6 @@ const PRIVILEGES = [
   'sendSubStream',
   'receiveSubStream',
 ]
-const ALPHABET = /[A-Za-z0-9*-]/
 const STANDARD_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
 const SIGNATURE = /^[A-Za-z0-9+/]{43}=$/
 const utf8 = new TextDecoder('utf-8', { fatal: true })
@@ -76,32 +76,14 @@ export function decodeTicket(ticket) {
 
 /** Tencent's base64 variant (`*` `-` `_` for `+` `/` `=`, padding optional) to bytes. */
 function tencentBase64(text) {
-  let end = text.length
-  while (end > 0 && text[end - 1] === '_' && text.length - end < 2) end--
-  for (let i = 0; i < end; i++) {
-    if (!ALPHABET.test(text[i])) throw notATicket(badCharacter(text, i))
-  }
+  const stray = strayCharacter(text)
+  if (stray !== null) throw notATicket(`It has a character outside ${ALPHABET_TEXT}: ${stray}`)
+  const end = text.replace(/_{1,2}$/, '').length
   if (end === 0 || end % 4 === 1) {
     throw notATicket('Its length cannot come from base64: a character was lost or added.')
   }
   const standard = text.slice(0, end).replace(/\*/g, '+').replace(/-/g, '/')
   return Uint8Array.from(atob(standard.padEnd(Math.ceil(end / 4) * 4, '=')), (c) => c.charCodeAt(0))
-}
-
-/** The first character outside the alphabet, where it is, and the usual way it got there. */
-function badCharacter(text, at) {
-  const char = String.fromCodePoint(text.codePointAt(at))
-  const named =
-    { ' ': 'a space', '\n': 'a line break', '\r': 'a line break', '\t': 'a tab' }[char] ??
-    `"${char}"`
-  const where = `${named} at position ${at + 1} of ${text.length}`
-  let why = ''
-  if (/\s/.test(char)) why = ' A copy may have wrapped it over lines or added spaces.'
-  else if (char === '%') why = ' It looks URL-encoded (%2A is *, %2D is -): pass the raw ticket.'
-  else if ('+/='.includes(char)) {
-    why = " It looks like standard base64; Tencent's variant writes + / = as * - _."
-  } else if (char === '_') why = ' The _ padding may only end a ticket.'
-  return `It has a character outside Tencent's base64 alphabet (A-Z a-z 0-9 * - and _ padding): ${where}.${why}`
 }
 
 /** zlib (RFC 1950, as the server: no gzip, no raw deflate), stopping at MAX_INFLATED_BYTES. */

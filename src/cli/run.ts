@@ -1,11 +1,15 @@
 // The usersig CLI as a function: arguments and io in, exit status out. A thin front on the codec.
 import { parseArgs, type ParseArgsConfig } from 'node:util'
+// Shared with the debug page, which tells a pasted ticket's mistakes apart the same way.
+import { ALPHABET_TEXT, strayCharacter } from '../../public/debug/ticket-text.js'
 import {
   checkSecret,
   checkUserId,
   createUserSigKey,
   decodeUserSig,
   HINTS,
+  MAX_TICKET_LENGTH,
+  PRIVILEGES,
   privilegeMap,
   signPrivateMapKey,
   signUserSig,
@@ -55,6 +59,8 @@ interface Command {
 }
 
 const HELP_OPTION: Options = { help: { type: 'boolean', short: 'h' } }
+/** The options whose value is a whole number (`integer`, `parseInteger`). */
+const INTEGER_OPTIONS = new Set(['sdkappid', 'expire', 'time', 'now', 'room'])
 const SIGN_OPTIONS: Options = {
   ...HELP_OPTION,
   sdkappid: { type: 'string' },
@@ -211,7 +217,13 @@ async function decode(_values: Values, ticketArg: string | undefined, io: CliIo)
     decoded = decodeUserSig(ticket)
   } catch (error) {
     if (!(error instanceof TicketError)) throw error
-    const { code, tencentErrorCode, message } = error
+    const { code, tencentErrorCode } = error
+    // As the debug page says it: which character, where, and how it usually gets there.
+    const stray = ticket.length > MAX_TICKET_LENGTH ? null : strayCharacter(ticket)
+    const message =
+      stray === null
+        ? error.message
+        : `The ticket has a character outside ${ALPHABET_TEXT}: ${stray}`
     io.stdout(`${JSON.stringify({ code, tencentErrorCode, message, hint: HINTS[code] })}\n`)
     return EXIT.invalid
   }
@@ -224,6 +236,7 @@ function parseCommandLine(
   args: readonly string[],
   options: Options,
 ): { values: Values; positionals: string[] } {
+  checkOptionValues(args, options)
   let parsed
   try {
     parsed = parseArgs({
@@ -252,6 +265,34 @@ function parseCommandLine(
   }
   // No option is `multiple`, so no value is an array.
   return { values: parsed.values as Values, positionals: parsed.positionals }
+}
+
+/**
+ * What parseArgs would refuse in its own words (`Option '--expire' argument is ambiguous. Did you
+ * forget...`), refused first in ours: a missing value, a value that starts with a dash (`--expire
+ * -5` gets what `--expire=-5` gets), a value given to a flag.
+ */
+function checkOptionValues(args: readonly string[], options: Options): void {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string
+    if (arg === '--') return
+    if (!arg.startsWith('--')) continue
+    const equals = arg.indexOf('=')
+    const name = arg.slice(2, equals === -1 ? undefined : equals)
+    const type = Object.hasOwn(options, name) ? options[name]?.type : undefined
+    if (type === 'boolean' && equals !== -1) throw new UsageError(`--${name} takes no value`)
+    if (type !== 'string' || equals !== -1) continue
+    const value = args[i + 1]
+    if (value === undefined) throw new UsageError(`--${name} needs a value`)
+    if (value.startsWith('-') && value !== '-') {
+      // A negative number is a bad value; anything else, most likely the next option.
+      if (INTEGER_OPTIONS.has(name) && /^-[0-9]/.test(value)) parseInteger(name, value)
+      throw new UsageError(
+        `--${name} needs a value (one that starts with a dash is written --${name}=VALUE)`,
+      )
+    }
+    i++
+  }
 }
 
 /** Names an unknown command or option in a message only when it looks like one, not like a secret. */
@@ -334,29 +375,35 @@ function privileges(values: Values): number {
   if (names.includes('')) {
     throw new UsageError('--privileges must be a number 0-255 or a comma list of privilege names')
   }
+  const unknown = names.find((name) => !Object.hasOwn(PRIVILEGES, name))
+  if (unknown !== undefined) {
+    throw new UsageError(
+      `--privileges: unknown privilege ${shown(unknown)}; known: ${Object.keys(PRIVILEGES).join(', ')}`,
+    )
+  }
   return codec(() => privilegeMap(names as PrivilegeName[]))
 }
 
 /**
  * The secret from --key-file (trailing whitespace trimmed: files end in a newline) or from
  * USERSIG_KEY, refused by the service's rule in the service's words (at least 32 characters).
- * Messages name the source, never the value or the path (it might be a mistyped key).
+ * Messages name the source and the file's path, never the value, nor a "path" that looks like a
+ * key typed in the wrong place.
  */
 function loadKey(values: Values, io: CliIo, id: string): UserSigKey {
   const path = optional(values, 'key-file')
   let secret: string | undefined
+  const file = path === undefined ? '' : `--key-file ${shownPath(path)}`
   if (path !== undefined) {
     let content: string
     try {
       content = io.readFile(path)
     } catch (error) {
       const reason = (error as { code?: unknown }).code
-      throw new UsageError(
-        `cannot read the --key-file${typeof reason === 'string' ? ` (${reason})` : ''}`,
-      )
+      throw new UsageError(`cannot read ${file}${typeof reason === 'string' ? ` (${reason})` : ''}`)
     }
     secret = content.trimEnd()
-    if (secret === '') throw new UsageError('the --key-file is empty')
+    if (secret === '') throw new UsageError(`${file} is empty`)
   } else {
     secret = io.env[KEY_ENV]
     if (secret === undefined || secret === '') {
@@ -364,10 +411,19 @@ function loadKey(values: Values, io: CliIo, id: string): UserSigKey {
     }
   }
   const problem = checkSecret(secret)
-  if (problem !== null)
-    throw new UsageError(`${path === undefined ? KEY_ENV : '--key-file'}: ${problem}`)
+  if (problem !== null) throw new UsageError(`${path === undefined ? KEY_ENV : file}: ${problem}`)
   const text = secret
   return codec(() => createUserSigKey(id, text))
+}
+
+/**
+ * A path as messages show it: as given, unless it looks like a key rather than a path (32 or more
+ * characters with no `/` and no `.`), which is never echoed.
+ */
+function shownPath(path: string): string {
+  return path.length >= 32 && !/[/.]/.test(path)
+    ? '(not shown: it looks like a key, not a path)'
+    : path
 }
 
 /** The ticket argument, or standard input for `-` or none; surrounding whitespace is dropped. */

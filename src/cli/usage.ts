@@ -27,6 +27,7 @@ const USER_ID_POLICY = `  --user-id-policy P    which UserIDs to sign: strict (d
                         or printable (1-32 printable ASCII characters, what the IM docs allow)`
 const KEY_FILE = `  --key-file PATH       read the secret key from PATH instead of USERSIG_KEY`
 const HELP = `  -h, --help            show this help`
+const INTERNAL_ERROR = `  70  an internal error (a bug in usersig): one line on standard error`
 
 export const COMMAND_HELP = {
   sign: `Usage: usersig sign --sdkappid N --user ID [--expire S] [--time T]
@@ -71,8 +72,7 @@ ${KEY_SOURCE}
 
 Verify a ticket (read from standard input when TICKET is - or omitted) and print one JSON object,
 as the service's POST /usersig/verify answers: {"valid", "code", "tencentErrorCode", "message",
-"keyId", "ticket"}, plus "hint" (what to do about it) when the ticket is invalid. Exit status 0
-when the ticket is valid, 1 when it is not.
+"keyId", "ticket"}, plus "hint" (what to do about it) when the ticket is invalid.
 
 Options:
   --sdkappid N          the SDKAppID the ticket must be for
@@ -83,16 +83,29 @@ Options:
 ${KEY_FILE}
 ${HELP}
 
+Exit status:
+  0   the ticket is valid
+  1   the ticket is not valid: the JSON says why ("code", "message", "hint")
+  2   a usage error: one line on standard error, nothing on standard output
+${INTERNAL_ERROR}
+
 ${KEY_SOURCE}
 `,
   decode: `Usage: usersig decode [TICKET | -]
 
 Print what a ticket says as one JSON object, without a key and without checking its signature
 or expiry. TICKET is read from standard input when it is - or omitted. A ticket that does not
-decode prints {"code", "tencentErrorCode", "message", "hint"} and exits with status 1.
+decode prints {"code", "tencentErrorCode", "message", "hint"}; the message tells a line break or
+space (a wrapped copy), standard base64 and URL-encoding apart, with the position.
 
 Options:
 ${HELP}
+
+Exit status:
+  0   the ticket decodes
+  1   it does not: the JSON says why
+  2   a usage error: one line on standard error, nothing on standard output
+${INTERNAL_ERROR}
 `,
 } as const
 

@@ -69,7 +69,7 @@ export const APPS_SCHEMA = {
           usersigSecret: true,
           not: { type: 'string', pattern: PLACEHOLDER_PATTERN },
           message: {
-            not: 'secret is still the placeholder from config/apps.example.json',
+            not: "secret is still the placeholder from {example}: put the app's key from the IM console in its place",
             required: checkSecret(undefined) as string,
           },
         },

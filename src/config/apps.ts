@@ -5,7 +5,7 @@ import { APPS_SCHEMA } from './apps-schema.js'
 import { APP_DEFAULTS } from './defaults.js'
 import { shown, weakSecret, type Findings } from './findings.js'
 import { parseDocument } from './json.js'
-import { checkDocument, compileDocument, isId, type DocumentProblem } from './schema.js'
+import { checkDocument, compileDocument, exampleOf, isId, type DocumentProblem } from './schema.js'
 import type { Source } from './sources.js'
 
 export interface AppConfig {
@@ -66,7 +66,7 @@ export function readApps(source: Source, findings: Findings): Apps {
   const apps = new Map<number, AppConfig>()
   const document = parseDocument(source, findings)
   if (document === null) return { apps, declared: null }
-  const problems = checkDocument(validate, document)
+  const problems = checkDocument(validate, document, exampleOf(source, 'config/apps.example.json'))
   const topLevel = problems.filter((p) => p.path.length === 0)
   if (topLevel.length > 0) {
     for (const p of topLevel) findings.problem(`${source.variable}: ${p.message}`)

@@ -26,7 +26,7 @@ export const CLIENTS_SCHEMA = {
         pattern: '^[\\x21-\\x7e]+$',
         not: { type: 'string', pattern: PLACEHOLDER_PATTERN },
         message: {
-          not: 'token is still the placeholder from config/clients.example.json',
+          not: 'token is still the placeholder from {example}: put a random token of 32 or more characters in its place',
           '*': `token must be at least ${MIN_TOKEN_LENGTH} printable characters without spaces`,
         },
       },

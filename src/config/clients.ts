@@ -5,7 +5,7 @@ import { CLIENTS_SCHEMA } from './clients-schema.js'
 import type { Scope } from './defaults.js'
 import { weakSecret, type Findings } from './findings.js'
 import { parseDocument } from './json.js'
-import { checkDocument, compileDocument, isId } from './schema.js'
+import { checkDocument, compileDocument, exampleOf, isId } from './schema.js'
 import type { Source } from './sources.js'
 import { compileUserIdPattern, type UserIdPattern } from './user-id-pattern.js'
 
@@ -52,7 +52,11 @@ export function readClients(
   const clients: ClientConfig[] = []
   const document = parseDocument(source, findings)
   if (document === null) return clients
-  const problems = checkDocument(validate, document)
+  const problems = checkDocument(
+    validate,
+    document,
+    exampleOf(source, 'config/clients.example.json'),
+  )
   const topLevel = problems.filter((p) => p.path.length === 0)
   if (topLevel.length > 0) {
     for (const p of topLevel) findings.problem(`${source.variable}: ${p.message}`)

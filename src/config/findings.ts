@@ -12,6 +12,8 @@ export const WARNINGS = {
   jwt_secret_is_app_key: 'give JWT callers a secret of their own; refused in production',
   metrics_public:
     'set USERSIG_METRICS_TOKEN (or _FILE) to require a bearer token on /metrics, or METRICS_PORT to serve it on a listener of its own, instead of USERSIG_METRICS_PUBLIC=true',
+  node_end_of_life:
+    "run a Node.js release line that still gets security fixes: 26 (the image's), 24 or 22.12+",
 } as const
 
 export type WarningCode = keyof typeof WARNINGS

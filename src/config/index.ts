@@ -5,7 +5,12 @@
 import { ConfigError } from './findings.js'
 import { JWT_VARIABLES } from './jwt.js'
 import { POLICY_VARIABLES, loadPolicy, type Policy } from './policy.js'
-import { PROCESS_VARIABLES, loadProcessSettings, type ProcessSettings } from './process.js'
+import {
+  PROCESS_VARIABLES,
+  loadProcessSettings,
+  type ProcessSettings,
+  type Runtime,
+} from './process.js'
 import { readConfigFile, type Env, type ReadFile } from './sources.js'
 
 export type { AppConfig } from './apps.js'
@@ -15,7 +20,7 @@ export { SECRET_FILE_VARIABLES } from './file-access.js'
 export { ConfigError, WARNINGS, type ConfigWarning, type WarningCode } from './findings.js'
 export type { JwtConfig } from './jwt.js'
 export { loadPolicy, type Policy } from './policy.js'
-export type { ProcessSettings } from './process.js'
+export type { ProcessSettings, Runtime } from './process.js'
 export type { RedisSettings } from './redis.js'
 export { MAX_FILE_BYTES, readConfigFile, type Env, type ReadFile } from './sources.js'
 export { loadTlsPair, type TlsPair, type TlsSettings } from './tls.js'
@@ -36,15 +41,20 @@ export const CONFIG_VARIABLES: readonly string[] = [
 
 /**
  * Reads and checks the whole configuration from environment variables (and the files that
- * `*_FILE` variables name), reporting every problem at once.
+ * `*_FILE` variables name), reporting every problem at once. `runtime`: the Node.js and the day
+ * the end-of-life warning is judged by (the running ones by default).
  *
  * @throws ConfigError listing each problem by variable, app id and key or client id.
  */
 export function loadConfig(
   env: Env,
   readFile: ReadFile = readConfigFile,
-  /** How the policy's files are read, when not like the process settings' (main.ts records each apart). */
-  readPolicyFile: ReadFile = readFile,
+  options: {
+    /** How the policy's files are read, when not like the process settings' (main.ts records each apart). */
+    readonly readPolicyFile?: ReadFile
+    /** The running Node.js and today (tests): the end-of-life warning. */
+    readonly runtime?: Runtime
+  } = {},
 ): Config {
   const problems: string[] = []
   const attempt = <T>(load: () => T): T | null => {
@@ -56,9 +66,11 @@ export function loadConfig(
       return null
     }
   }
-  const settings = attempt(() => loadProcessSettings(env, readFile))
+  const settings = attempt(() => loadProcessSettings(env, readFile, options.runtime))
   // Read even when the settings are refused, so that every problem is reported at once.
-  const policy = attempt(() => loadPolicy(env, settings?.jwt ?? null, readPolicyFile))
+  const policy = attempt(() =>
+    loadPolicy(env, settings?.jwt ?? null, options.readPolicyFile ?? readFile),
+  )
   if (settings === null || policy === null) throw new ConfigError(problems)
   return Object.freeze({ process: settings, policy })
 }

@@ -40,6 +40,37 @@ export interface ProcessSettings {
   readonly warnings: readonly ConfigWarning[]
 }
 
+/**
+ * The day each Node.js release line stops getting security fixes (nodejs.org, "Previous
+ * Releases"). A line older than these is past it; a newer one is not known to be.
+ */
+const NODE_END_OF_LIFE: Readonly<Record<number, string>> = {
+  18: '2025-04-30',
+  19: '2023-06-01',
+  20: '2026-04-30',
+  21: '2024-06-01',
+  22: '2027-04-30',
+  23: '2025-06-01',
+  24: '2028-04-30',
+  25: '2026-06-01',
+  26: '2029-04-30',
+}
+
+/** The Node.js the service runs on, and the day: what the end-of-life warning is judged by. */
+export interface Runtime {
+  /** `process.versions.node`, e.g. "20.20.2". */
+  readonly nodeVersion: string
+  readonly today: Date
+}
+
+/** The day by which `nodeVersion`'s release line reached its end of life, or null while it is supported. */
+function nodeEndOfLife({ nodeVersion, today }: Runtime): string | null {
+  const major = Number(nodeVersion.split('.')[0])
+  const oldest = Math.min(...Object.keys(NODE_END_OF_LIFE).map(Number))
+  const day = NODE_END_OF_LIFE[Math.max(major, oldest)]
+  return day !== undefined && today >= new Date(`${day}T00:00:00Z`) ? day : null
+}
+
 const NON_NEGATIVE = integer(0, Number.MAX_SAFE_INTEGER, 'must be a non-negative integer')
 const WORKERS = makeExactValidator<number>((input) => {
   if (!/^(auto|[1-9][0-9]?)$/.test(input) || Number(input) > 64)
@@ -80,13 +111,15 @@ export function isProduction(env: Env): boolean {
 }
 
 /**
- * Reads the process settings from the environment, and the TLS certificate and key when set.
+ * Reads the process settings from the environment, and the TLS certificate and key when set;
+ * `runtime` (the running Node.js, today by default) decides the end-of-life warning.
  *
  * @throws ConfigError listing every problem by variable.
  */
 export function loadProcessSettings(
   env: Env,
   readFile: ReadFile = readConfigFile,
+  runtime: Runtime = { nodeVersion: process.versions.node, today: new Date() },
 ): ProcessSettings {
   const production = isProduction(env)
   const findings = new Findings(production)
@@ -115,6 +148,13 @@ export function loadProcessSettings(
         'USERSIG_METRICS_PUBLIC: /metrics needs no token: anyone who reaches the service sees its SDKAppIDs, key ids and traffic',
       )
     }
+  }
+  const endOfLife = nodeEndOfLife(runtime)
+  if (production && endOfLife !== null) {
+    findings.warn(
+      'node_end_of_life',
+      `Node.js ${runtime.nodeVersion} runs this service: its release line reached its end of life by ${endOfLife} and gets no more security fixes`,
+    )
   }
   if (production && vars.USERSIG_DEBUG_ENDPOINTS) {
     findings.warn(

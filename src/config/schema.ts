@@ -5,6 +5,7 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js'
 import { checkSecret, MAX_SDKAPPID } from '../usersig/index.js'
 import { shown } from './findings.js'
+import type { Source } from './sources.js'
 
 /** A schema node's message: one for any failure, or one per failing keyword (`*` for the rest). */
 export type Message = string | Readonly<Record<string, string>>
@@ -40,8 +41,15 @@ export function compileDocument(schema: object): ValidateFunction {
   return ajv.compile(schema)
 }
 
-/** Every failure of `document`, in document order, each with its message. */
-export function checkDocument(validate: ValidateFunction, document: unknown): DocumentProblem[] {
+/**
+ * Every failure of `document`, in document order, each with its message. `example` names where
+ * an example's placeholder would have come from (`{example}` in a message).
+ */
+export function checkDocument(
+  validate: ValidateFunction,
+  document: unknown,
+  example: string,
+): DocumentProblem[] {
   if (validate(document)) return []
   return (validate.errors ?? []).flatMap((error): DocumentProblem[] => {
     // Reported by the name's own schema, with the name as `propertyName`.
@@ -49,7 +57,7 @@ export function checkDocument(validate: ValidateFunction, document: unknown): Do
     const path = error.instancePath.split('/').slice(1).map(unescape)
     const ofName = error.propertyName !== undefined
     if (error.propertyName !== undefined) path.push(error.propertyName)
-    return [{ path, message: messageOf(error, path), ofName }]
+    return [{ path, message: messageOf(error, path).replace('{example}', example), ofName }]
   })
 }
 
@@ -90,5 +98,13 @@ const ID = new RegExp(ID_PATTERN)
 export function isId(value: unknown): value is string {
   return typeof value === 'string' && ID.test(value)
 }
-/** The example files' placeholders start so; refused, so an example can never go live. */
+/** The examples' placeholders start so; refused, so an example can never go live. */
 export const PLACEHOLDER_PATTERN = '^REPLACE_WITH_'
+
+/**
+ * The example a document's placeholder came from, for its message: an inline value is the line of
+ * .env.example (what the README has a new user copy), a file the example file.
+ */
+export function exampleOf(source: Source, file: string): string {
+  return source.path === null ? `.env.example's ${source.variable} line` : file
+}

@@ -64,8 +64,9 @@ export interface paths {
      * Verify and decode a ticket (debug endpoints only)
      * @description Needs scope `usersig:verify` and a grant for the SDKAppID. A bad ticket is a `200` verdict
      *     with `valid: false`, the reason's code and the Tencent error code a client would see; the
-     *     expected signature is never returned. Answers `404` when `USERSIG_DEBUG_ENDPOINTS` is off
-     *     (the default in production).
+     *     expected signature is never returned. When `USERSIG_DEBUG_ENDPOINTS` is off (the default in
+     *     production) it answers `404` to a caller with a valid token; without one, `401` as every
+     *     path under `/usersig` does, so whether debug is on is not told.
      */
     post: operations['verifyUserSig']
     delete?: never

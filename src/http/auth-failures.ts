@@ -23,6 +23,8 @@ export class AuthenticationFailed extends ServiceError {
   constructor(
     readonly reason: AuthFailureReason,
     cause?: unknown,
+    /** More about the reason, for the log only: never the token, never shown to the caller. */
+    readonly note?: string,
   ) {
     super('unauthorized', undefined, { cause })
   }
@@ -32,31 +34,46 @@ export class AuthenticationFailed extends ServiceError {
 export const AUTH_FAILURE_WINDOW_MS = 10_000
 
 /**
- * Logs failed authentications at info, aggregated: the first failure of a reason at once (count
- * 1), then, while failures of that reason keep coming, one line per window with their count.
+ * Logs failed authentications at info, aggregated: the first failure of a reason (and note) at
+ * once (count 1), then, while such failures keep coming, one line per window with their count.
+ * Notes come only from tokens the service has verified (an identity provider's invalid claim),
+ * so a flood of made-up tokens cannot multiply the lines.
  */
 export function createAuthFailureLog(
   logger: Logger | undefined,
   windowMs = AUTH_FAILURE_WINDOW_MS,
-): (reason: AuthFailureReason) => void {
-  const pending = new Map<AuthFailureReason, { count: number }>()
-  const log = (reason: AuthFailureReason, count: number) =>
+): (reason: AuthFailureReason, note?: string) => void {
+  interface Window {
+    readonly key: string
+    readonly reason: AuthFailureReason
+    readonly note: string | undefined
+    count: number
+  }
+  const pending = new Map<string, Window>()
+  const log = ({ reason, note }: Window, count: number) =>
     logger?.info(
-      { audit: 'auth.failed', reason, count, windowSeconds: windowMs / 1000 },
+      {
+        audit: 'auth.failed',
+        reason,
+        ...(note === undefined ? {} : { note }),
+        count,
+        windowSeconds: windowMs / 1000,
+      },
       'authentication failed',
     )
-  const closeWindow = (reason: AuthFailureReason, window: { count: number }) => {
-    if (window.count === 0) return void pending.delete(reason)
-    log(reason, window.count)
+  const closeWindow = (window: Window) => {
+    if (window.count === 0) return void pending.delete(window.key)
+    log(window, window.count)
     window.count = 0
-    setTimeout(closeWindow, windowMs, reason, window).unref()
+    setTimeout(closeWindow, windowMs, window).unref()
   }
-  return (reason) => {
-    const window = pending.get(reason)
+  return (reason, note) => {
+    const key = note === undefined ? reason : `${reason}\n${note}`
+    const window = pending.get(key)
     if (window !== undefined) return void (window.count += 1)
-    log(reason, 1)
-    const opened = { count: 0 }
-    pending.set(reason, opened)
-    setTimeout(closeWindow, windowMs, reason, opened).unref()
+    const opened: Window = { key, reason, note, count: 0 }
+    log(opened, 1)
+    pending.set(key, opened)
+    setTimeout(closeWindow, windowMs, opened).unref()
   }
 }

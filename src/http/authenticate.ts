@@ -71,7 +71,7 @@ export function createAuthenticator(options: AuthenticatorOptions = {}): Authent
     throw new AuthenticationFailed(reason)
   }
   const noted = (error: unknown): never => {
-    if (error instanceof AuthenticationFailed) noteFailure(error.reason)
+    if (error instanceof AuthenticationFailed) noteFailure(error.reason, error.note)
     throw error
   }
   const authenticate = function authenticate(config: Config, authorization: string | undefined) {

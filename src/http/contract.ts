@@ -174,12 +174,31 @@ function fieldProblem(error: ErrorObject): FieldProblem {
   return { field: field === '' ? '/' : field, message: error.message ?? 'is invalid' }
 }
 
-/** The named query parameters as contract problems. */
+/** A 400 for unknown query parameters names at most this many of them... */
+export const NAMED_QUERY_PARAMETERS = 3
+/** ...each cut to this many characters, so that the answer is small whatever the request. */
+export const SHOWN_QUERY_NAME_LENGTH = 64
+
+/**
+ * Query parameters the operation does not declare, as one contract problem: how many there are,
+ * and the first few by name (3500 names once got a 228 KB answer to a 13.7 KB request).
+ */
 export function unknownQueryParameters(names: readonly string[]): ServiceError {
-  return new ServiceError('invalid_request', CONTRACT_MISMATCH, {
-    errors: names.map((name) => ({
-      field: `/query/${name}`,
-      message: `Unknown query parameter '${name}'`,
-    })),
-  })
+  const count = names.length
+  const named = names
+    .slice(0, NAMED_QUERY_PARAMETERS)
+    .map((name) =>
+      name.length > SHOWN_QUERY_NAME_LENGTH ? `${name.slice(0, SHOWN_QUERY_NAME_LENGTH)}...` : name,
+    )
+  const which = count > named.length ? `the first ${named.length}` : count === 1 ? 'it' : 'them'
+  return new ServiceError(
+    'invalid_request',
+    `The request has ${count} query parameter${count === 1 ? '' : 's'} the operation does not declare; errors names ${which}.`,
+    {
+      errors: named.map((name) => ({
+        field: `/query/${name}`,
+        message: `Unknown query parameter '${name}'`,
+      })),
+    },
+  )
 }

@@ -107,7 +107,12 @@ function patternOf(claim: unknown): UserIdPattern | null {
   const cached = typeof claim === 'string' ? patterns.get(claim) : undefined
   if (cached !== undefined) return cached
   const compiled = compileUserIdPattern(claim)
-  if ('problem' in compiled) throw new AuthenticationFailed('jwt_claim_invalid')
+  if ('problem' in compiled)
+    throw new AuthenticationFailed(
+      'jwt_claim_invalid',
+      undefined,
+      `${USER_PATTERN_CLAIM} ${compiled.problem}`,
+    )
   if (patterns.size >= PATTERNS_REMEMBERED) patterns.clear()
   patterns.set(compiled.pattern.source, compiled.pattern)
   return compiled.pattern

@@ -1,6 +1,6 @@
 // Health, readiness, metrics and the contract: unauthenticated, and showing no secrets.
 import { readFileSync } from 'node:fs'
-import { parseDocument, type Scalar, type YAMLMap } from 'yaml'
+import { parseDocument, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml'
 import type { Config } from '../config/index.js'
 import type { LiveConfig } from '../live-config.js'
 import type { Metrics } from '../metrics.js'
@@ -69,7 +69,8 @@ export function metrics(deps: {
 
 /**
  * openapi.yaml as shipped, or, while the debug endpoints are off, without its `x-debug-only`
- * operations: /docs then shows only what this service answers.
+ * operations and the tags left with none (the debug tag links to the page): /docs then shows only
+ * what this service answers.
  */
 export function openapiDocument(): Handler<'openapi', null> {
   const full = readFileSync(OPENAPI_PATH, 'utf8')
@@ -84,12 +85,19 @@ export function openapiDocument(): Handler<'openapi', null> {
 function withoutDebugOnly(specText: string): string {
   const spec = parseDocument(specText)
   const paths = spec.get('paths') as YAMLMap<Scalar<string>, YAMLMap<Scalar<string>, YAMLMap>>
+  const tagsInUse = new Set<string>()
   for (const { key: path, value: methods } of [...paths.items]) {
     if (methods === null) continue
     for (const { key: method, value: operation } of [...methods.items]) {
       if (operation?.get('x-debug-only') === true) methods.delete(method)
+      else {
+        const tags = operation?.get('tags') as YAMLSeq<Scalar<string>> | undefined
+        for (const tag of tags?.items ?? []) tagsInUse.add(tag.value)
+      }
     }
     if (methods.items.length === 0) paths.delete(path)
   }
+  const tags = spec.get('tags') as YAMLSeq<YAMLMap>
+  tags.items = tags.items.filter((tag) => tagsInUse.has(tag.get('name') as string))
   return spec.toString()
 }

@@ -1,10 +1,10 @@
 // The front door: every request passes here, once, in this order (docs/architecture.md):
 //
 //   configuration snapshot -> request id -> target (origin- or absolute-form) -> static trees
-//   -> route lookup -> debug gate -> authenticate (protected paths, before anything else is
-//   revealed) -> rate limit -> 404 / 405 + Allow -> query -> body (media type, limit, strict JSON)
-//   -> validate against openapi.yaml -> handler -> JSON, text or problem+json, with the security
-//   headers -> metrics and access log.
+//   -> route lookup -> authenticate (protected paths, before anything else is revealed, even
+//   whether debug is on) -> rate limit -> debug gate, 404 / 405 + Allow -> query -> body (media
+//   type, limit, strict JSON) -> validate against openapi.yaml -> handler -> JSON, text or
+//   problem+json, with the security headers -> metrics and access log.
 //
 // An answer sent before the request body was read ends the connection with a lingering close
 // (lingering-close.ts). No framework on this path: entering Express at all costs ~100 µs of CPU
@@ -131,8 +131,8 @@ export function createFrontDoor(deps: FrontDoorDeps): FrontDoor {
   const { contract, live, lifecycle, logger, metrics, validateResponses } = deps
   const linger = deps.linger ?? LINGER_BUDGET
   const resources = compileRoutes(contract, deps.routes, deps.serves ?? (() => true))
-  // First segments ("/usersig") under which every path needs a token, known route or not: an
-  // unknown path or method there tells nothing without one.
+  // First segments ("/usersig") under which every path needs a token, known route or not, debug
+  // on or off: without one, nothing there tells anything (docs/architecture.md, "Paths").
   const guardedPrefixes = new Set(
     contract.operations
       .filter((op) => op.authenticated)
@@ -155,13 +155,14 @@ export function createFrontDoor(deps: FrontDoorDeps): FrontDoor {
     if (mount !== undefined) return serveTree(x, mount, target)
 
     const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET')
-    // A debug-only resource that is off is absent, for everyone.
+    // A debug-only resource that is off is absent (404), once the caller has shown a token where
+    // the path needs one.
     const present = resource !== undefined && (config.process.debugEndpoints || !resource.debugOnly)
     const served = present ? resource.methods.get(method) : undefined
+    // Under a protected segment, everything but a public operation needs a token first: without
+    // one, an unknown path, a wrong method and a debug route (on or off) all answer the same 401.
     const guarded =
-      resource === undefined
-        ? guardedPrefixes.has(firstSegment(path))
-        : present && resource.authenticated
+      guardedPrefixes.has(firstSegment(path)) && (served === undefined || served.authenticated)
     if (served !== undefined) {
       x.served = served
       x.route = served.path
@@ -367,7 +368,6 @@ interface Resource {
   readonly methods: ReadonlyMap<string, Served>
   /** "GET, HEAD" and the like, for a 405. */
   readonly allow: string
-  readonly authenticated: boolean
   readonly debugOnly: boolean
 }
 
@@ -420,7 +420,6 @@ function compileRoutes(
         {
           methods,
           allow: (names.includes('GET') ? [...names, 'HEAD'] : names).join(', '),
-          authenticated: all.some((s) => s.authenticated),
           debugOnly: all.every((s) => s.debugOnly),
         },
       ]

@@ -34,6 +34,10 @@ export function createStaticTrees(): Mount[] {
     )
     docs.then((served) => served(req, res, next), next)
   })
+  // The page is /debug; /debug/ (a tree's own spelling) is sent there, as /docs is sent to /docs/.
+  app.get('/debug/', function debugPageWithSlash(_req, res) {
+    res.redirect(301, '/debug')
+  })
   app.get('/debug/pako.mjs', function pako(_req, res) {
     res.type('text/javascript').sendFile(PAKO)
   })

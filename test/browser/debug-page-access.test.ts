@@ -56,6 +56,7 @@ describeInChromium('the debug page, by keyboard, for axe-core and at 390 px', ()
     }
     // In reading order; the empty ticket's copy button and the hidden room fields are skipped.
     expect(stops.map((stop) => stop.control)).toEqual([
+      'docs-link',
       'token',
       'token-show',
       'ticket',

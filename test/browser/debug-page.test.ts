@@ -262,6 +262,33 @@ describeInChromium('the debug page in headless Chromium', () => {
     expect(await page.isDisabled('#copy-ticket')).toBe(true)
   })
 
+  test("the issue fields follow each pasted ticket's SDKAppID and UserID, as the verify fields do", async () => {
+    await typeToken(page, TOKENS.chat)
+    await paste(page, userSig('alice', 3600))
+    expect(await page.inputValue('#issue-sdkappid')).toBe(String(APP_A))
+    expect(await page.inputValue('#issue-userid')).toBe('alice')
+
+    const pmk = signPrivateMapKey(
+      { sdkAppId: APP_B, userId: 'carol', expire: 300, now: now(), roomId: 7, privileges: 255 },
+      KEYS.b,
+    )
+    await paste(page, pmk)
+    expect(await page.inputValue('#issue-sdkappid')).toBe(String(APP_B))
+    expect(await page.inputValue('#issue-userid')).toBe('carol')
+
+    // A field changed by hand holds until the next ticket, as on the verify form.
+    await page.fill('#issue-userid', 'mallory')
+    await paste(page, userSig('dave', 3600))
+    expect(await page.inputValue('#issue-sdkappid')).toBe(String(APP_A))
+    expect(await page.inputValue('#issue-userid')).toBe('dave')
+    // and issuing from there gives that ticket's like
+    await issue(page)
+    expect(decodeUserSig(await page.inputValue('#ticket'))).toMatchObject({
+      sdkAppId: APP_A,
+      userId: 'dave',
+    })
+  })
+
   test('issues a UserSig, which lands decoded in the ticket box and verifies', async () => {
     await typeToken(page, TOKENS.chat)
     await fillIssue(page, { sdkAppId: APP_A, userId: 'bob', expire: 3600 })

@@ -31,6 +31,30 @@ describeInChromium('/docs in headless Chromium', () => {
     await context.close()
   }, 60_000)
 
+  test('the reference and the debug page link to each other; /debug/ reaches the page', async () => {
+    const context = await started.browser.newContext({ viewport: DESKTOP })
+    const page = await context.newPage()
+    const base = started.service.base
+    await page.goto(`${base}/docs/`)
+    const toDebug = page.locator('#operations-tag-debug a[href="/debug"]')
+    await toDebug.waitFor()
+    expect(await toDebug.innerText()).toBe('ticket debugger page')
+    await page.goto(new URL((await toDebug.getAttribute('href')) as string, base).href)
+    expect(await page.title()).toBe('usersig-service: ticket debugger')
+
+    const toDocs = page.getByRole('link', { name: 'API reference' })
+    expect(await toDocs.getAttribute('href')).toBe('/docs/')
+    await toDocs.click()
+    await page.waitForURL(`${base}/docs/`)
+    expect(await page.title()).toBe('usersig-service API')
+
+    const slash = await page.goto(`${base}/debug/`)
+    expect(slash?.status()).toBe(200)
+    expect(page.url()).toBe(`${base}/debug`)
+    expect(await page.title()).toBe('usersig-service: ticket debugger')
+    await context.close()
+  }, 60_000)
+
   test('the debug operations are marked, and left out while the debug endpoints are off', async () => {
     const context = await started.browser.newContext({ viewport: DESKTOP })
     const page = await context.newPage()

@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { runCli } from '../../src/cli/run.js'
+import { EXIT, runCli } from '../../src/cli/run.js'
 import { APP_DEFAULTS, ConfigError, loadConfig } from '../../src/config/index.js'
 import { HINTS } from '../../src/usersig/index.js'
 import { APP_A, buildApp, KEYS, NOW, post, SECRETS, TOKENS } from '../helpers/http.js'
@@ -374,6 +374,51 @@ describe('usersig decode', () => {
   )
 })
 
+describe('usersig decode tells how a pasted ticket was mangled, as the debug page does', () => {
+  const ticket = VECTORS.userSig.tickets.node
+  const ALPHABET =
+    "The ticket has a character outside Tencent's base64 alphabet (A-Z a-z 0-9 * - and _ padding)"
+  const standard = ticket.replace(/\*/g, '+').replace(/-/g, '/').replace(/_/g, '=')
+  // as a form or a query string sends it
+  const urlEncoded = ticket.replace(/[*-]/g, (c) => (c === '*' ? '%2A' : '%2D'))
+  test.each([
+    [
+      'wrapped over two lines',
+      `${ticket.slice(0, 60)}\n${ticket.slice(60)}`,
+      `a line break at position 61 of ${ticket.length + 1}. A copy may have wrapped it over lines or added spaces.`,
+    ],
+    [
+      'with a space',
+      `${ticket.slice(0, 9)} ${ticket.slice(9)}`,
+      `a space at position 10 of ${ticket.length + 1}. A copy may have wrapped it over lines or added spaces.`,
+    ],
+    [
+      'in standard base64',
+      standard,
+      `"${/[+/=]/.exec(standard)?.[0]}" at position ${(/[+/=]/.exec(standard)?.index ?? 0) + 1} of ${ticket.length}. It looks like standard base64; Tencent's variant writes + / = as * - _.`,
+    ],
+    [
+      'URL-encoded',
+      urlEncoded,
+      `"%" at position ${urlEncoded.indexOf('%') + 1} of ${urlEncoded.length}. It looks URL-encoded (%2A is *, %2D is -): pass the raw ticket.`,
+    ],
+  ])('%s: the message says which character, where, and why', async (_, text, said) => {
+    const run = await cli(['decode'], { env: {}, stdin: text })
+    expect(run.code).toBe(1)
+    const { message } = jsonLine(run) as { message: string }
+    expect(message.startsWith(`${ALPHABET}: `)).toBe(true)
+    expect(message.slice(ALPHABET.length + 2)).toEqual(said)
+  })
+
+  test('a ticket that is only cut short is not said to have a stray character', async () => {
+    const run = await cli(['decode', ticket.slice(0, 100)], { env: {} })
+    expect(jsonLine(run)).toMatchObject({
+      code: 'ticket_malformed',
+      message: 'The ticket is not a complete zlib stream within the size limit.',
+    })
+  })
+})
+
 describe('usersig verify says what POST /usersig/verify says', () => {
   // The same key (app A's signing key, by its id) and the same clock on both sides.
   const { app } = buildApp()
@@ -482,7 +527,7 @@ describe('keys: refused under 32 characters, as the service refuses them', () =>
         env: {},
         files: { '/k': `${short}\n` },
       })
-      expectUsageError(fromFile, command, `--key-file: ${RULE}`)
+      expectUsageError(fromFile, command, `--key-file /k: ${RULE}`)
       const padded = await cli(argv, { env: { USERSIG_KEY: ` ${KEY}` } })
       expectUsageError(padded, command, `USERSIG_KEY: ${RULE}`)
       const enough = await cli(argv, { env: { USERSIG_KEY: 'k'.repeat(32) } })
@@ -525,6 +570,20 @@ describe('help', () => {
       }
     },
   )
+})
+
+test('verify --help and decode --help list their exit codes, as the CLI uses them', async () => {
+  for (const [command, meanings] of [
+    ['verify', { [EXIT.ok]: 'the ticket is valid', [EXIT.invalid]: 'the ticket is not valid' }],
+    ['decode', { [EXIT.ok]: 'the ticket decodes', [EXIT.invalid]: 'it does not' }],
+  ] as const) {
+    const { stdout } = await cli([command, '--help'])
+    const listed = stdout.slice(stdout.indexOf('Exit status:\n'))
+    expect(listed).toMatch(new RegExp(`\\n  ${EXIT.ok} +${meanings[EXIT.ok]}\\n`))
+    expect(listed).toMatch(new RegExp(`\\n  ${EXIT.invalid} +${meanings[EXIT.invalid]}`))
+    expect(listed).toMatch(new RegExp(`\\n  ${EXIT.usage} +a usage error`))
+    expect(listed).toMatch(/\n {2}70 +an internal error/)
+  }
 })
 
 describe('--version', () => {
@@ -578,6 +637,37 @@ describe('usage errors: exit 2, one line on stderr naming the help to read', () 
   })
 
   test.each([
+    ['sign', [...SIGN.slice(1), '--expire', '-5'], 'expire'],
+    ['sign', [...SIGN.slice(1), '--time', '-1'], 'time'],
+    ['sign', ['--sdkappid', '-1400000000', '--user', USER], 'sdkappid'],
+    ['verify', [...VERIFY.slice(1), '--now', '-3', 't'], 'now'],
+    ['private-map-key', [...PMK.slice(1), '--room', '-7', '--privileges', '1'], 'room'],
+  ])(
+    "%s %j: a negative number gets our message, as --name=-5 does, never parseArgs's",
+    async (command, args, name) => {
+      const run = await cli([command, ...args], { stdin: '' })
+      expectUsageError(
+        run,
+        command,
+        `--${name} must be a whole number written with the digits 0-9 only`,
+      )
+      expect(run.stderr).not.toMatch(/ambiguous|Did you forget|argument missing/)
+    },
+  )
+
+  test('a value that starts with a dash is refused in our words, and not echoed', async () => {
+    const run = await cli([...PMK, '--str-room', '-secret-room', '--privileges', '1'])
+    expectUsageError(
+      run,
+      'private-map-key',
+      '--str-room needs a value (one that starts with a dash is written --str-room=VALUE)',
+    )
+    expect(run.stderr).not.toContain('secret-room')
+    const written = await cli([...PMK, '--str-room=-room', '--privileges', '1'])
+    expect(written).toMatchObject({ code: 0, stderr: '' })
+  })
+
+  test.each([
     ['sign', ['--sdkappid', '1.5', '--user', USER], '--sdkappid must be'],
     ['sign', [...SIGN.slice(1), '--time', '1700000000.0'], '--time must be'],
     ['verify', [...VERIFY.slice(1), '--now', '1e9', 't'], '--now must be'],
@@ -597,8 +687,13 @@ describe('usage errors: exit 2, one line on stderr naming the help to read', () 
       [...SIGN.slice(1), '--expire', '1', '--expire', '2'],
       '--expire is given more than once',
     ],
-    ['sign', ['--sdkappid', APP, '--user'], `'--user <value>' argument missing`],
-    ['sign', ['--sdkappid', APP, '--user', '--expire', '5'], 'argument is ambiguous'],
+    ['sign', ['--sdkappid', APP, '--user'], '--user needs a value'],
+    [
+      'sign',
+      ['--sdkappid', APP, '--user', '--expire', '5'],
+      '--user needs a value (one that starts with a dash is written --user=VALUE)',
+    ],
+    ['sign', [...SIGN.slice(1), '--help=yes'], '--help takes no value'],
     ['sign', ['--sdkappid', APP, '--user', 'a/b'], 'policy "strict"'],
     ['sign', ['--sdkappid', APP, '--user', 'x'.repeat(33)], 'userId must be 1 to 32'],
     ['sign', [...SIGN.slice(1), '--user-id-policy', 'lax'], '--user-id-policy must be one of'],
@@ -626,7 +721,7 @@ describe('usage errors: exit 2, one line on stderr naming the help to read', () 
     [
       'private-map-key',
       [...PMK.slice(1), '--room', '1', '--privileges', 'enterRoom,fly'],
-      'unknown privilege',
+      "--privileges: unknown privilege 'fly'; known: createRoom, enterRoom, sendAudio, receiveAudio, sendVideo, receiveVideo, sendSubStream, receiveSubStream",
     ],
     [
       'private-map-key',
@@ -656,11 +751,17 @@ describe('usage errors: exit 2, one line on stderr naming the help to read', () 
   ])('%s needs a key: none, empty, unreadable or empty file', async (command, argv) => {
     expectUsageError(await cli(argv, { env: {} }), command, 'no key: set USERSIG_KEY')
     expectUsageError(await cli(argv, { env: { USERSIG_KEY: '' } }), command, 'no key')
-    const missing = await cli([...argv, '--key-file', '/nope'], { env: {} })
-    expectUsageError(missing, command, 'cannot read the --key-file (ENOENT)')
-    expect(missing.stderr).not.toContain('/nope')
+    const missing = await cli([...argv, '--key-file', 'secrets/app.key'], { env: {} })
+    expectUsageError(missing, command, 'cannot read --key-file secrets/app.key (ENOENT)')
     const blank = await cli([...argv, '--key-file', '/k'], { env: {}, files: { '/k': ' \n' } })
-    expectUsageError(blank, command, 'the --key-file is empty')
+    expectUsageError(blank, command, '--key-file /k is empty')
+    // A key typed where the path goes is not echoed.
+    const keyAsPath = await cli([...argv, '--key-file', KEY], { env: {} })
+    expectUsageError(
+      keyAsPath,
+      command,
+      'cannot read --key-file (not shown: it looks like a key, not a path) (ENOENT)',
+    )
   })
 
   test('argument errors are found before stdin is read', async () => {
@@ -722,6 +823,17 @@ describe("the real process: node dist/cli/main.js (the tests' build)", () => {
     const str = usersig(['decode', '-'], VECTORS.privateMapKey.strRoomId.ticket)
     expect(str.code).toBe(0)
     expect(JSON.parse(str.stdout)).toEqual(decodedStrRoomVector)
+  })
+
+  test('--key-file reads a regular file of at most 1 MiB: /dev/zero is refused at once, by name', () => {
+    expect(usersig(['sign', '--sdkappid', APP, '--user', USER, '--key-file', '/dev/zero'])).toEqual(
+      {
+        code: 2,
+        stdout: '',
+        stderr:
+          "usersig: cannot read --key-file /dev/zero (ENOTFILE) (see 'usersig sign --help')\n",
+      },
+    )
   })
 
   test('a usage error exits 2 with one line; --key is refused', () => {

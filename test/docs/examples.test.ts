@@ -24,6 +24,7 @@ import { freePort } from '../helpers/process.js'
 import {
   examplesOf,
   jsonMismatch,
+  pipelineStatusTested,
   textMismatch,
   type PageExamples,
   type Step,
@@ -80,7 +81,7 @@ test.each(runnable)(
       for (const path of given) makeGiven(dir, path)
       for (const step of steps) {
         if (step.kind === 'start') {
-          await service?.stop()
+          await stopExplained(service, page)
           service = await startService(dir, step, port, `${page}:${step.line}`)
           continue
         }
@@ -103,6 +104,8 @@ test.each(runnable)(
             throw new Error(`${where}: the output no longer matches the page: ${mismatch}`)
         }
       }
+      await stopExplained(service, page)
+      service = null
     } finally {
       shell.close()
       await service?.stop()
@@ -111,6 +114,21 @@ test.each(runnable)(
   },
   180_000,
 )
+
+/**
+ * Stops a page's service; every warning it logged must be named on the page (`code`), so that a
+ * reader who follows the page never meets a warning it does not explain.
+ */
+async function stopExplained(service: Started | null, page: string): Promise<void> {
+  if (service === null) return
+  await service.stop()
+  const text = readFileSync(join(ROOT, page), 'utf8')
+  const unexplained = service.warnings().filter((code) => !text.includes(`\`${code}\``))
+  if (unexplained.length > 0)
+    throw new Error(
+      `${page}: the service warned ${unexplained.join(', ')}, which the page never names`,
+    )
+}
 
 test('.env.example loads as documented: node --env-file=.env dist/main.js, placeholders filled', async () => {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
@@ -167,6 +185,26 @@ describe('the output check itself', () => {
     expect(examplesOf('```console\nnpm ci\n```\n', 'page.md').steps).toEqual([])
   })
 
+  test("a sh block that tests a pipeline's status is refused: without pipefail it prints something else", () => {
+    for (const code of [
+      'npx usersig verify "$T" | field code || echo "exit status $?"',
+      'npx usersig verify "$T" | node -p x \\\n  || echo "exit status $?"',
+      'curl -s $BASE |\n  grep -q ok && echo up',
+      'X=$(a | b) || echo failed',
+    ])
+      expect(() => examplesOf(`\`\`\`sh\n${code}\n\`\`\`\n`, 'page.md')).toThrow(
+        /page\.md:1: `.+` tests a pipeline's exit status, which differs without pipefail/,
+      )
+    for (const code of [
+      'V=$(npx usersig verify "$T") || echo "exit status $?"\necho "$V" | field code',
+      'a || b && c',
+      "grep -c 'a|b' file || echo none",
+      'echo "x | y" && echo z',
+      'curl -s $BASE | field code   # || not a command',
+    ])
+      expect(pipelineStatusTested(code)).toBeNull()
+  })
+
   test('text: lines in order; "..." ends a line or stands for any lines', () => {
     expect(textMismatch('a\n...\nz 1...', 'a\nb\nc\nz 123\n')).toBeNull()
     expect(textMismatch('a\nz', 'a\nb\nz')).not.toBeNull()
@@ -208,6 +246,8 @@ interface Started {
   /** host:port, what the examples' 127.0.0.1:8080 becomes. */
   readonly address: string
   stop(): Promise<void>
+  /** The codes of the warnings it has logged so far (`"warning":...` lines). */
+  warnings(): string[]
 }
 
 /** Starts the service as the page's console line says, on a free loopback port, in `dir`. */
@@ -267,6 +307,8 @@ async function startService(
   }
   return {
     address: `127.0.0.1:${port}`,
+    warnings: () =>
+      [...stdout.matchAll(/"warning":"([a-z_]+)"/g)].map((match) => match[1] as string),
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM')

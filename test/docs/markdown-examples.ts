@@ -83,6 +83,11 @@ export function examplesOf(markdown: string, page: string): PageExamples {
         throw new Error(
           `${page}:${fence.start}: a sh block must not install or prune packages; use console`,
         )
+      const pipeline = pipelineStatusTested(fence.body)
+      if (pipeline !== null)
+        throw new Error(
+          `${page}:${fence.start}: \`${pipeline}\` tests a pipeline's exit status, which differs without pipefail; keep the command's output in a variable first`,
+        )
       steps.push({
         kind: 'run',
         line: fence.start,
@@ -117,6 +122,27 @@ function fenceAt(lines: string[], i: number): Fence | null {
       return { info: info.trim(), body: lines.slice(i + 1, j).join('\n'), start: i + 1, end: j + 1 }
   }
   throw new Error(`unclosed fence at line ${i + 1}`)
+}
+
+/**
+ * The first command line of `code` that tests a pipeline's exit status (`a | b || c`,
+ * `X=$(a | b) && c`), or null. The test runs each page under `set -o pipefail`, where a pipeline
+ * fails when any of its commands does; in a reader's interactive shell only its last command
+ * counts, so such a line prints something else there. Quoted text and comments are left out, and
+ * a line continued with a backslash or ending in `|`, `||` or `&&` is one line with the next.
+ */
+export function pipelineStatusTested(code: string): string | null {
+  const logical = code.replace(/(\\|\|\||&&|\|)[ \t]*\n/g, (_, joint: string) =>
+    joint === '\\' ? ' ' : `${joint} `,
+  )
+  for (const line of logical.split('\n')) {
+    const bare = line
+      .replace(/'[^']*'/g, "''")
+      .replace(/"(?:[^"\\]|\\.)*"/g, '""')
+      .replace(/(^|\s)#.*$/, '$1')
+    if (/(^|[^|])\|(?![|&]).*?(\|\||&&)/.test(bare)) return line.trim()
+  }
+  return null
 }
 
 /** The 0-based index of the line after the fence that opens at 1-based `start`. */

@@ -197,6 +197,22 @@ export function expectInvalidRequest(res: request.Response, fields: readonly str
   })
 }
 
+/** The 400 for query parameters the operation does not declare: how many, and the first few by name. */
+export function expectUnknownQuery(
+  res: request.Response,
+  named: readonly string[],
+  count = named.length,
+): void {
+  const which = count > named.length ? `the first ${named.length}` : count === 1 ? 'it' : 'them'
+  expectProblem(res, 400, 'invalid_request', {
+    detail: `The request has ${count} query parameter${count === 1 ? '' : 's'} the operation does not declare; errors names ${which}.`,
+    errors: named.map((name) => ({
+      field: `/query/${name}`,
+      message: `Unknown query parameter '${name}'`,
+    })),
+  })
+}
+
 export function expectUnauthorized(res: request.Response): void {
   expectProblem(res, 401, 'unauthorized')
   expect(res.headers['www-authenticate']).toBe('Bearer realm="usersig"')

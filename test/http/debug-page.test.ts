@@ -45,13 +45,36 @@ describe('GET /debug', () => {
       '/debug/app.js',
       '/debug/decode.js',
       '/debug/pako.mjs',
+      '/debug/ticket-text.js',
       '/debug/time.js',
     ])
   })
 
+  test('/debug/ (and /DEBUG/) is sent to the page, as /docs is sent to /docs/', async () => {
+    for (const path of ['/debug/', '/DEBUG/', '/debug/?x=1']) {
+      const res = await request(app).get(path)
+      expect({ path, status: res.status, location: res.headers['location'] }).toEqual({
+        path,
+        status: 301,
+        location: '/debug',
+      })
+    }
+    const followed = await request(app).get('/debug/').redirects(1)
+    expect(followed.status).toBe(200)
+    expect(followed.text).toContain('<title>usersig-service: ticket debugger</title>')
+  })
+
+  test('the page links to the API reference, and the reference to the page', async () => {
+    const page = await request(app).get('/debug')
+    expect(page.text).toContain('<a id="docs-link" href="/docs/">API reference</a>')
+    expect((await request(app).get('/docs/')).status).toBe(200)
+    const contract = await request(app).get('/openapi.yaml')
+    expect(contract.text).toContain('[ticket debugger page](/debug)')
+  })
+
   test('answers 404 when the debug endpoints are off', async () => {
     const off = buildApp({ env: { USERSIG_DEBUG_ENDPOINTS: 'false' } })
-    for (const path of ['/debug', '/debug/app.js', '/debug/pako.mjs']) {
+    for (const path of ['/debug', '/debug/', '/debug/app.js', '/debug/pako.mjs']) {
       const res = await request(off.app).get(path)
       expect(res.status).toBe(404)
       expect(res.body.code).toBe('not_found')

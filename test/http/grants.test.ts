@@ -176,6 +176,7 @@ describe("a caller's user-id pattern: tickets only for the UserIDs it matches", 
 
   test.each([
     ['too long', 'a'.repeat(201)],
+    ['unbalanced (wrapped in a group first, a)|(.* matched every UserID)', 'a)|(.*'],
     ['a backreference (not linear time)', '(a)\\1'],
     ['a lookahead (not linear time)', '(?=a)a'],
     ['not a string', 42],
@@ -190,6 +191,21 @@ describe("a caller's user-id pattern: tickets only for the UserIDs it matches", 
       )
     },
   )
+
+  test("an unbalanced claim is logged with RE2's reason, never with the token", async () => {
+    const bearer = await jwt({ usersig_user_pattern: 'x)|(.*' })
+    expectProblem(await issue(bearer, 'anyone'), 401, 'unauthorized')
+    expect(built.logs()).toContainEqual(
+      expect.objectContaining({
+        audit: 'auth.failed',
+        reason: 'jwt_claim_invalid',
+        note: 'usersig_user_pattern does not compile: error parsing regexp: unexpected ): `x)|(.*`',
+        count: 1,
+      }),
+    )
+    expect(built.logLines.join('\n')).not.toContain(bearer)
+    expect(built.logLines.join('\n')).not.toContain(bearer.split('.')[2])
+  })
 })
 
 describe('user-id patterns cannot make a request slow', () => {
@@ -227,6 +243,27 @@ describe('user-id patterns cannot make a request slow', () => {
     )
     expect(load('player_[0-9')).toThrow('client "game-backend": userIdPattern does not compile')
   })
+
+  test.each(['a)|(.*', 'player_1)|(.*', 'a)(?:b', '(a', 'a)'])(
+    'the unbalanced %s is refused at load, as written: wrapped in a group it would match every UserID',
+    (source) => {
+      const compiled = compileUserIdPattern(source)
+      expect(compiled).toEqual({
+        problem: expect.stringMatching(
+          /^does not compile: error parsing regexp: (unexpected|missing closing) \): /,
+        ),
+      })
+      expect(() =>
+        loadConfig({
+          NODE_ENV: 'test',
+          USERSIG_APPS: JSON.stringify(USERSIG_APPS),
+          USERSIG_CLIENTS: JSON.stringify([{ ...clients[4], userIdPattern: source }]),
+        }),
+      ).toThrow(
+        `USERSIG_CLIENTS: client "game-backend": userIdPattern ${(compiled as { problem: string }).problem}`,
+      )
+    },
+  )
 })
 
 describe("a caller's PrivateMapKey privileges: at most its maxPrivileges", () => {

@@ -247,7 +247,7 @@ beforeAll(async () => {
     off,
   )
   await verify(
-    'verify, debug off, no token (404)',
+    'verify, debug off, no token (401)',
     { sdkAppId: APP_A, userId: 'alice', userSig: alice },
     off,
     null,

@@ -203,6 +203,12 @@ describe('the contract and its docs', () => {
     expect(Object.keys(served.paths)).not.toContain('/usersig/verify')
     expect(Object.keys(served.paths)).not.toContain('/debug')
     expect(Object.keys(served.paths)).toContain('/usersig')
+    // and the debug tag, which links to the page, goes with its operations
+    expect((served as unknown as { tags: { name: string }[] }).tags.map((t) => t.name)).toEqual([
+      'tickets',
+      'operations',
+    ])
+    expect(res.text).not.toContain('(/debug)')
     // the rest is untouched: the same components, the same servers
     expect((served as unknown as { components: unknown }).components).toEqual(
       (shipped as unknown as { components: unknown }).components,

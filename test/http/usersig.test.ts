@@ -9,6 +9,7 @@ import {
   APP_B,
   buildApp,
   expectInvalidRequest,
+  expectUnknownQuery,
   expectProblem,
   KEYS,
   LIMITS_A,
@@ -227,7 +228,7 @@ describe('POST /usersig refuses a body outside the contract', () => {
       userId: 'alice',
     })
 
-    expectInvalidRequest(res, ['/query/debug'])
+    expectUnknownQuery(res, ['debug'])
   })
 
   test.each([

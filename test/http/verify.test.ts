@@ -1,7 +1,7 @@
 // POST /usersig/verify through createApp: the verdict for valid, rotated, expired, tampered and
-// misdirected tickets; never the expected signature; 404 when debug endpoints are off.
+// misdirected tickets; never the expected signature; when debug endpoints are off, 404 to a caller
+// with a token and the usual 401 to one without.
 import { randomBytes } from 'node:crypto'
-import request from 'supertest'
 import {
   createUserSigKey,
   HINTS,
@@ -18,6 +18,7 @@ import {
   expectedSignature,
   expectInvalidRequest,
   expectProblem,
+  expectUnauthorized,
   KEYS,
   NOW,
   post,
@@ -461,16 +462,12 @@ describe('POST /usersig/verify with USERSIG_DEBUG_ENDPOINTS=false', () => {
     expect(buildApp().config.process.debugEndpoints).toBe(true)
   })
 
-  test.each([
-    ['a valid token', TOKENS.chat],
-    ['no token', null],
-    ['a wrong token', randomBytes(32).toString('base64url')],
-  ])('answers 404 not_found with %s, even for a valid ticket', async (_, token) => {
+  test('answers 404 not_found with a valid token, even for a valid ticket', async () => {
     const userSig = signUserSig(
       { sdkAppId: APP_A, userId: 'alice', expire: 600, now: NOW },
       KEYS.aNew,
     )
-    const res = await post(off.app, '/usersig/verify', token, {
+    const res = await post(off.app, '/usersig/verify', TOKENS.chat, {
       sdkAppId: APP_A,
       userId: 'alice',
       userSig,
@@ -480,13 +477,26 @@ describe('POST /usersig/verify with USERSIG_DEBUG_ENDPOINTS=false', () => {
     expect(res.headers['www-authenticate']).toBeUndefined()
   })
 
+  test.each([
+    ['no token', null],
+    ['a wrong token', randomBytes(32).toString('base64url')],
+  ])('answers 401 with %s, as when it is on: whether debug is on is not told', async (_, token) => {
+    const body = { sdkAppId: APP_A, userId: 'alice', userSig: 'x' }
+    const res = await post(off.app, '/usersig/verify', token, body)
+
+    expectUnauthorized(res)
+    expect(sansRequestId(res)).toEqual(
+      sansRequestId(await post(buildApp().app, '/usersig/verify', token, body)),
+    )
+  })
+
   test.each(['/usersig/verify/', '/USERSIG/VERIFY'])('and at %s', async (path) => {
     expectProblem(await post(off.app, path, TOKENS.chat, {}), 404, 'not_found')
   })
 
-  test('the 404 matches that of a path that never existed', async () => {
-    const verifyRes = await post(off.app, '/usersig/verify', null, {})
-    const unknownRes = await request(off.app).post('/nope').send({})
+  test('with a token, the 404 matches that of a path that never existed', async () => {
+    const verifyRes = await post(off.app, '/usersig/verify', TOKENS.chat, {})
+    const unknownRes = await post(off.app, '/usersig/nope', TOKENS.chat, {})
 
     expect(sansRequestId(verifyRes)).toEqual(sansRequestId(unknownRes))
   })

@@ -1,5 +1,5 @@
 // The real process: start-up refusals, the start line and its warnings, a port that is taken,
-// the development default, graceful shutdown.
+// the development default (one per folder), graceful shutdown.
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
@@ -98,8 +98,11 @@ test('production: the start line says what runs, and each warning is logged once
     .split('\n')
     .map((line) => JSON.parse(line) as { warning?: string; level: number })
     .filter((line) => line.warning !== undefined)
+  // Node 20 reached its end of life on 2026-04-30: on it, the start warns so too.
+  const endOfLife = process.versions.node.startsWith('20.') && Date.now() >= Date.UTC(2026, 3, 30)
   expect(warnings.map((line) => [line.warning, line.level])).toEqual([
     ['metrics_public', 40],
+    ...(endOfLife ? [['node_end_of_life', 40]] : []),
     ['debug_endpoints_on', 40],
     ['plaintext_token', 40],
   ])
@@ -180,6 +183,39 @@ test('with nothing configured, npm start runs a development default with a loud 
   expect(await running.exited).toBe(0)
   expect(existsSync(tokenFile)).toBe(false)
   rmSync(folder, { recursive: true, force: true })
+})
+
+test('two development instances in one folder: the second refuses in one line, and the first keeps its token and its file', async () => {
+  const folder = mkdtempSync(join(tmpdir(), 'usersig-dev-'))
+  const tokenFile = join(folder, '.usersig-dev-token')
+  try {
+    running = await startService({}, { cwd: folder })
+    const first = readFileSync(tokenFile, 'utf8')
+    const issue = (service: Service) =>
+      fetch(`${service.url}/usersig`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${first.trim()}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ sdkAppId: 1400000000, userId: 'alice' }),
+      })
+    expect((await issue(running)).status).toBe(200)
+
+    const second = await startService({}, { cwd: folder })
+    expect(await second.exited).toBe(1)
+    expect(second.stderr).toBe(
+      'usersig-service: ./.usersig-dev-token exists: another development instance serves from this folder; stop it, or start this one from another folder (if none runs, one was killed before it could remove the file: delete it)\n',
+    )
+    // it never listened, and its stopping took nothing of the first one's
+    expect(second.stdout).not.toContain('"msg":"listening"')
+    expect(readFileSync(tokenFile, 'utf8')).toBe(first)
+    expect((await issue(running)).status).toBe(200)
+
+    running.child.kill('SIGTERM')
+    expect(await running.exited).toBe(0)
+    running = undefined
+    expect(existsSync(tokenFile)).toBe(false)
+  } finally {
+    rmSync(folder, { recursive: true, force: true })
+  }
 })
 
 test('SIGTERM: readiness turns 503, an in-flight request completes, the process exits 0', async () => {

@@ -405,7 +405,7 @@ test(`every combination of scopes and apps a caller can be granted (${SYNTHETIC.
   }
 })
 
-test('debug endpoints off: /usersig/verify is 404 for everyone, whatever the token; the rest is unchanged', async () => {
+test('debug endpoints off: /usersig/verify is 404 to every caller with a valid token, 401 without one (as when on); the rest is unchanged', async () => {
   const verify = AUTHENTICATED.filter((e) => e.operationId === 'verifyUserSig')
   expect(verify).toHaveLength(1)
   const rows = []
@@ -421,10 +421,10 @@ test('debug endpoints off: /usersig/verify is 404 for everyone, whatever the tok
         rows.push({ label: l, endpoint, sdkAppId, authorization })
         const client = CLIENTS.find((c) => c.id === how)
         expected[l] =
-          endpoint.operationId === 'verifyUserSig'
-            ? '404 not_found'
-            : client === undefined
-              ? '401'
+          client === undefined
+            ? '401'
+            : endpoint.operationId === 'verifyUserSig'
+              ? '404 not_found'
               : expectedStatus(client, endpoint, sdkAppId)
       }
     }

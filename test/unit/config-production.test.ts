@@ -12,7 +12,13 @@ import {
 } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ConfigError, loadConfig, WARNINGS, type ConfigWarning } from '../../src/config/index.js'
+import {
+  ConfigError,
+  loadConfig,
+  WARNINGS,
+  type ConfigWarning,
+  type Runtime,
+} from '../../src/config/index.js'
 import { testIf } from '../helpers/skip.js'
 
 const secret = randomBytes(32).toString('hex')
@@ -41,14 +47,60 @@ function problems(env: Record<string, string>): string[] {
   return []
 }
 
-/** Every warning of the configuration, process and policy. */
-function warnings(env: Record<string, string>): ConfigWarning[] {
-  const config = loadConfig(env)
+/** A Node.js line still supported on the day these tests pretend it is. */
+const SUPPORTED: Runtime = { nodeVersion: '26.1.0', today: new Date('2026-12-05T12:00:00Z') }
+
+/** Every warning of the configuration, process and policy (on a supported Node.js by default). */
+function warnings(env: Record<string, string>, runtime = SUPPORTED): ConfigWarning[] {
+  const config = loadConfig(env, undefined, { runtime })
   return [...config.process.warnings, ...config.policy.warnings]
 }
 
 test('a sound production configuration starts without a warning', () => {
   expect(warnings(production)).toEqual([])
+})
+
+describe('a Node.js past its end of life warns in production (node_end_of_life)', () => {
+  const on = (nodeVersion: string, day: string): Runtime => ({
+    nodeVersion,
+    today: new Date(`${day}T12:00:00Z`),
+  })
+
+  test.each([
+    ['20.20.2', '2026-12-05', '2026-04-30'],
+    ['20.19.0', '2026-05-01', '2026-04-30'],
+    ['22.12.0', '2027-05-01', '2027-04-30'],
+    ['25.2.1', '2026-07-01', '2026-06-01'],
+    ['16.20.2', '2026-12-05', '2025-04-30'], // older than the table: past the oldest line it names
+  ])('Node.js %s on %s: warned, naming the day support ended (%s)', (version, day, ended) => {
+    expect(warnings(production, on(version, day))).toEqual([
+      {
+        warning: 'node_end_of_life',
+        message: `Node.js ${version} runs this service: its release line reached its end of life by ${ended} and gets no more security fixes`,
+      },
+    ])
+  })
+
+  test.each([
+    ['20.20.2', '2026-04-29'], // the day before its end
+    ['22.12.0', '2026-12-05'],
+    ['24.11.0', '2026-12-05'],
+    ['26.1.0', '2028-12-05'],
+    ['28.0.0', '2030-12-05'], // newer than the table: not known to be past its end
+  ])('Node.js %s on %s: supported, nothing said', (version, day) => {
+    expect(warnings(production, on(version, day))).toEqual([])
+  })
+
+  test('outside production, nothing is said: Node 20 still runs the tests', () => {
+    expect(warnings({ ...production, NODE_ENV: 'test' }, on('20.20.2', '2026-12-05'))).toEqual([])
+  })
+
+  test('the running Node.js and today are what loadConfig judges by default', () => {
+    const ended = Date.now() >= Date.UTC(2026, 3, 30) && process.versions.node.startsWith('20.')
+    expect(
+      loadConfig(production).process.warnings.some((w) => w.warning === 'node_end_of_life'),
+    ).toBe(ended)
+  })
 })
 
 describe('refused in production, warned about elsewhere', () => {

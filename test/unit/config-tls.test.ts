@@ -198,7 +198,7 @@ describeIf(hasOpenssl, NO_OPENSSL)('TLS files', () => {
     loadConfig(
       { ...TEST_ENV, USERSIG_TLS_CERT_FILE: a.certFile, USERSIG_TLS_KEY_FILE: a.keyFile },
       reader(reads.settings),
-      reader(reads.policy),
+      { readPolicyFile: reader(reads.policy) },
     )
     expect(reads.settings.sort()).toEqual([a.certFile, a.keyFile].sort())
     expect(reads.policy).toEqual([])

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { parseEnv } from 'node:util'
 import { ConfigError, loadConfig } from '../../src/config/index.js'
 
 const secretA = randomBytes(32).toString('hex')
@@ -268,21 +270,27 @@ describe('loadConfig', () => {
   })
 
   test('refuses the example files as they are: their placeholders never go live', () => {
-    const exampleApps = readFileSync(
-      new URL('../../config/apps.example.json', import.meta.url),
-      'utf8',
-    )
-    const exampleClients = readFileSync(
-      new URL('../../config/clients.example.json', import.meta.url),
-      'utf8',
-    )
-    expect(problems({ USERSIG_APPS: exampleApps, USERSIG_CLIENTS: exampleClients })).toEqual([
-      'USERSIG_APPS: app "1400000000": key "2026-11": secret is still the placeholder from config/apps.example.json',
-      'USERSIG_APPS: app "1400000000": key "2026-05": secret is still the placeholder from config/apps.example.json',
+    const example = (name: string) =>
+      fileURLToPath(new URL(`../../config/${name}.example.json`, import.meta.url))
+    const fromFile =
+      "secret is still the placeholder from config/apps.example.json: put the app's key from the IM console in its place"
+    expect(
+      problems({ USERSIG_APPS_FILE: example('apps'), USERSIG_CLIENTS_FILE: example('clients') }),
+    ).toEqual([
+      `USERSIG_APPS_FILE: app "1400000000": key "2026-11": ${fromFile}`,
+      `USERSIG_APPS_FILE: app "1400000000": key "2026-05": ${fromFile}`,
       ...['chat-backend', 'game-backend', 'ops-console'].map(
         (id) =>
-          `USERSIG_CLIENTS: client "${id}": tokenSha256 must be 64 hex digits (the SHA-256 of the token)`,
+          `USERSIG_CLIENTS_FILE: client "${id}": tokenSha256 must be 64 hex digits (the SHA-256 of the token)`,
       ),
+    ])
+  })
+
+  test(".env.example as it is: each placeholder's message names .env.example's line", () => {
+    const env = parseEnv(readFileSync(new URL('../../.env.example', import.meta.url), 'utf8'))
+    expect(problems(env)).toEqual([
+      `USERSIG_APPS: app "1400000000": key "2026-11": secret is still the placeholder from .env.example's USERSIG_APPS line: put the app's key from the IM console in its place`,
+      `USERSIG_CLIENTS: client "chat-backend": token is still the placeholder from .env.example's USERSIG_CLIENTS line: put a random token of 32 or more characters in its place`,
     ])
   })
 

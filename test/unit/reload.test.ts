@@ -40,8 +40,11 @@ function fakeFiles(initial: Record<string, string>) {
   }
 }
 
+/** A supported Node.js, so that the warnings are the configuration's whatever Node runs the tests. */
+const SUPPORTED = { nodeVersion: '26.1.0', today: new Date('2026-12-05T12:00:00Z') }
+
 function setUp(fs: ReturnType<typeof fakeFiles>, between?: () => void) {
-  const first = readRecorded(fs.readFile, (read) => loadConfig(env, read))
+  const first = readRecorded(fs.readFile, (read) => loadConfig(env, read, { runtime: SUPPORTED }))
   between?.()
   const live = new LiveConfig(first.value)
   const lines: Record<string, unknown>[] = []
