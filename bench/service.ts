@@ -1,5 +1,8 @@
 // HTTP benchmark: the service as shipped against a naive baseline, a ceiling (bare node:http and
-// the codec) and an Express hello world, in one run, interleaved, on 127.0.0.1 only. Run: npm run bench (builds first). Bounded: ~5 minutes.
+// the codec) and an Express hello world, in one run, interleaved, on 127.0.0.1 only; and the
+// shared rate-limit counts: two workers counting in their primary against two workers with no
+// limit, and the Redis count (a redis-server started here) against the in-memory one. Run:
+// npm run bench (builds first). Bounded: ~6 minutes.
 // Prints req/s, p50, p99 and RSS per case and the ratios to the naive baseline; the last line is
 // one JSON object.
 import { execFileSync, fork, type ChildProcess } from 'node:child_process'
@@ -7,6 +10,7 @@ import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import { freePort, processRssMb, shippedNodeFlags, waitForPort } from './support.js'
+import { startBenchRedis, type BenchRedis } from './redis.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 5)
@@ -28,27 +32,29 @@ interface Case {
   readonly nodeFlags: readonly string[]
   readonly env: Record<string, string>
   readonly auth: boolean
+  /** Only POST /usersig is measured (the cases that compare rate-limit counts). */
+  readonly issueOnly?: boolean
 }
 
-const serviceEnv = (workers: number): Record<string, string> => ({
+/** The service's environment: a limit so high it never refuses, but counted (or none at all). */
+const serviceEnv = (
+  workers: number,
+  { limited = true, redisUrl }: { limited?: boolean; redisUrl?: string } = {},
+): Record<string, string> => ({
   NODE_ENV: 'production',
   USERSIG_METRICS_TOKEN: randomBytes(32).toString('base64url'),
   LOG_LEVEL: 'info', // the audit line per ticket is part of the cost
   USERSIG_DEBUG_ENDPOINTS: 'true',
   WEB_CONCURRENCY: String(workers),
+  USERSIG_RATE_LIMIT_PER_MINUTE: limited ? '1000000000' : '0',
+  ...(redisUrl === undefined ? {} : { USERSIG_REDIS_URL: redisUrl }),
   USERSIG_APPS: JSON.stringify({ [SDKAPPID]: { keys: [{ id: 'bench', secret: SECRET }] } }),
   USERSIG_CLIENTS: JSON.stringify([
-    {
-      id: 'bench',
-      token: TOKEN,
-      apps: [SDKAPPID],
-      scopes: ['usersig:issue', 'usersig:verify'],
-      rateLimitPerMinute: 1_000_000_000,
-    },
+    { id: 'bench', token: TOKEN, apps: [SDKAPPID], scopes: ['usersig:issue', 'usersig:verify'] },
   ]),
 })
 
-const CASES: readonly Case[] = [
+const BASE_CASES: readonly Case[] = [
   {
     name: 'service',
     script: 'dist/main.js',
@@ -73,7 +79,25 @@ const CASES: readonly Case[] = [
     env: serviceEnv(2),
     auth: true,
   },
+  {
+    name: 'service x2 workers, no limit',
+    script: 'dist/main.js',
+    nodeFlags: SHIPPED_FLAGS,
+    env: serviceEnv(2, { limited: false }),
+    auth: true,
+    issueOnly: true,
+  },
 ]
+
+/** The Redis count, where redis-server is installed (scripts/install-redis.sh). */
+const redisCase = (redis: BenchRedis): Case => ({
+  name: 'service, Redis limit',
+  script: 'dist/main.js',
+  nodeFlags: SHIPPED_FLAGS,
+  env: serviceEnv(1, { redisUrl: redis.url }),
+  auth: true,
+  issueOnly: true,
+})
 
 interface Running {
   readonly child: ChildProcess
@@ -181,6 +205,10 @@ const median = (values: number[]): number => {
 }
 
 async function main(): Promise<void> {
+  const redis = await startBenchRedis()
+  if (redis === null)
+    process.stderr.write('no redis-server (scripts/install-redis.sh): the Redis case is left out\n')
+  const CASES = [...BASE_CASES, ...(redis === null ? [] : [redisCase(redis)])]
   const running = new Map<string, Running>()
   for (const c of CASES) running.set(c.name, await start(c))
   const verifyBodies = new Map<string, unknown>()
@@ -208,6 +236,7 @@ async function main(): Promise<void> {
   for (const c of CASES) {
     const run = running.get(c.name) as Running
     await load(run, '/usersig', issueBody, c.auth, WARMUP_S)
+    if (c.issueOnly) continue
     await load(run, '/usersig/verify', verifyBodies.get(c.name), c.auth, WARMUP_S)
     if (c.name === 'service') await load(run, '/usersig/batch', batchBody, true, WARMUP_S)
   }
@@ -220,6 +249,7 @@ async function main(): Promise<void> {
     for (const c of CASES) {
       const run = running.get(c.name) as Running
       record(`${c.name} POST /usersig`, await load(run, '/usersig', issueBody, c.auth))
+      if (c.issueOnly) continue
       record(
         `${c.name} POST /usersig/verify`,
         await load(run, '/usersig/verify', verifyBodies.get(c.name), c.auth),
@@ -235,6 +265,7 @@ async function main(): Promise<void> {
   }
   const rssAtEnd = rssAfterRound.at(-1) ?? rssAtStart
   for (const run of running.values()) run.child.kill('SIGTERM')
+  await redis?.stop()
 
   const summary: Record<string, Sample> = {}
   for (const [key, list] of samples) {
@@ -287,6 +318,25 @@ async function main(): Promise<void> {
       perRound('service x2 workers POST /usersig', 'reqPerSec'),
       issue,
     ),
+    clusterSharedCountVsNoLimit: ratioOf(
+      'clusterSharedCountVsNoLimit',
+      perRound('service x2 workers POST /usersig', 'reqPerSec'),
+      perRound('service x2 workers, no limit POST /usersig', 'reqPerSec'),
+    ),
+    ...(redis === null
+      ? {}
+      : {
+          redisVsMemory: ratioOf(
+            'redisVsMemory',
+            perRound('service, Redis limit POST /usersig', 'reqPerSec'),
+            issue,
+          ),
+          redisP99VsMemory: ratioOf(
+            'redisP99VsMemory',
+            perRound('service, Redis limit POST /usersig', 'p99'),
+            perRound('service POST /usersig', 'p99'),
+          ),
+        }),
     batchTicketsPerSecVsIssue: ratioOf(
       'batchTicketsPerSecVsIssue',
       perRound(`service POST /usersig/batch (${BATCH_SIZE})`, 'reqPerSec').map(
