@@ -25,7 +25,7 @@ export {
  * counting per process, and comes back to Redis by itself).
  */
 export async function createCountStore(
-  settings: Pick<ProcessSettings, 'redis'>,
+  settings: Pick<ProcessSettings, 'redis' | 'workers'>,
   deps: { logger: Logger; worker: boolean; onChange?: (state: StoreState) => void },
 ): Promise<CountStore> {
   const { logger } = deps
@@ -40,7 +40,7 @@ export async function createCountStore(
     })
   }
   if (deps.worker) {
-    return withFailover(clusterStore(), memoryStore(), {
+    return withFailover(clusterStore({ workers: settings.workers }), memoryStore(), {
       logger,
       target: 'the cluster primary',
       ...(deps.onChange === undefined ? {} : { onChange: deps.onChange }),

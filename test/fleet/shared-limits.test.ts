@@ -4,9 +4,11 @@
 // issue allows 1.1 N) in a burst across all of them, at most 2 N across a window's edge, and a
 // batch takes its whole size or nothing.
 import { randomBytes } from 'node:crypto'
-import { request } from 'node:http'
+import { Agent, request } from 'node:http'
+import { LEASE_SHARE } from '../../src/rate-limit/cluster.js'
 import { APP_A, USERSIG_APPS, USERSIG_CLIENTS } from '../helpers/http.js'
 import { startService, waitForOutput, type Service } from '../helpers/process.js'
+import { pool } from '../helpers/reliability.js'
 import { describeWithRedis, startRedis, type RedisServer } from '../helpers/redis.js'
 
 const LIMIT = 60
@@ -18,6 +20,14 @@ const callers = ['burst', 'edge', 'batch', 'machine'].map((id) => ({
   scopes: ['usersig:issue'],
   rateLimitPerMinute: LIMIT,
 }))
+/** A limit large enough for the workers to take it in leases (src/rate-limit/cluster.ts). */
+const LARGE = 2_000
+callers.push({
+  ...(callers[0] as (typeof callers)[number]),
+  id: 'large',
+  token: randomBytes(24).toString('base64url'),
+  rateLimitPerMinute: LARGE,
+})
 const tokenOf = (id: string) => callers.find((c) => c.id === id)?.token as string
 
 const env = (extra: Record<string, string>) => ({
@@ -43,14 +53,20 @@ interface Answer {
   body: string
 }
 
-/** A POST on a fresh connection (so that the kernel may hand it to either worker). */
-function post(service: Service, path: string, token: string, body: object): Promise<Answer> {
+/** A POST, by default on a fresh connection (so that the kernel may hand it to either worker). */
+function post(
+  service: Service,
+  path: string,
+  token: string,
+  body: object,
+  agent: Agent | false = false,
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = request(
       `${service.url}${path}`,
       {
         method: 'POST',
-        agent: false,
+        agent,
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       },
       (res) => {
@@ -164,5 +180,20 @@ describe('one machine, two workers, no Redis: the workers count together in thei
     const ready = (await (await fetch(`${machine.url}/readyz`)).json()) as { rateLimit: unknown }
     expect(ready.rateLimit).toEqual({ store: 'cluster', shared: true })
     expect((await issue(machine, 'burst')).status).toBe(200) // another caller, another count
+  })
+
+  test(`a limit of ${LARGE}, taken in leases: never more, and at most the leases' ${LEASE_SHARE * 100} % less`, async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 16 })
+    const statuses = await pool(Array.from({ length: LARGE + 300 }), 16, () =>
+      post(machine, '/usersig', tokenOf('large'), { sdkAppId: APP_A, userId: 'alice' }, agent).then(
+        (answer) => answer.status,
+      ),
+    )
+    agent.destroy()
+    const ok = statuses.filter((status) => status === 200).length
+    console.log(`machine leases: ${ok} of ${LARGE + 300} issued, limit ${LARGE}`)
+    expect(statuses.filter((status) => status !== 200 && status !== 429)).toEqual([])
+    expect(ok).toBeLessThanOrEqual(LARGE)
+    expect(ok).toBeGreaterThanOrEqual(LARGE * (1 - LEASE_SHARE))
   })
 })
