@@ -11,6 +11,7 @@ import { createRateLimiter } from './http/rate-limit.js'
 import { createRoutes } from './http/routes.js'
 import { createFrontDoor, type FrontDoor } from './http/server.js'
 import { createStaticTrees } from './http/static-trees.js'
+import type { Tracer } from './tracing.js'
 
 export interface AppDeps {
   /** The configuration; or give `live` to have reloads take effect. */
@@ -30,6 +31,8 @@ export interface AppDeps {
    * METRICS_PORT gives /metrics a listener of its own; `metrics` is that listener.
    */
   readonly surface?: 'main' | 'metrics'
+  /** Trace context and span export (src/tracing.ts); by default the trace ids only, no export. */
+  readonly tracer?: Tracer
 }
 
 /** The service: a node:http request listener (and `checkContinue`), and the routes it serves. */
@@ -64,6 +67,7 @@ export function createApp(deps: AppDeps): App {
     metrics,
     authenticate: createAuthenticator({ logger }),
     rateLimit: createRateLimiter(),
+    tracer: deps.tracer,
     validateResponses: deps.validateResponses ?? false,
   })
 }

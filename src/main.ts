@@ -1,5 +1,5 @@
-// Process entry: watchers -> config -> logger -> app -> listen; timeouts; SIGTERM drains then
-// exits 0; SIGHUP and file changes reload the policy.
+// Process entry: watchers -> config -> logger -> tracer -> app -> listen; timeouts; SIGTERM drains
+// (and exports the last spans) then exits 0; SIGHUP and file changes reload the policy.
 import cluster from 'node:cluster'
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
@@ -18,6 +18,7 @@ import { createLogger, type Logger } from './logger.js'
 import { createMetrics } from './metrics.js'
 import { stopWithNpm } from './npm-parent.js'
 import { appKeys, createReloader, logWarnings, readRecorded, watchConfigFiles } from './reload.js'
+import { openTracer } from './tracing.js'
 
 /** Server timeouts (ms): slow clients that trickle headers or a body are cut off. */
 export const SERVER_TIMEOUTS = {
@@ -34,7 +35,7 @@ const VERSION = (
   }
 ).version
 
-function start(): void {
+async function start(): Promise<void> {
   const env = process.env
   // The watchers start before the first read, and the reloader's baseline is that very read: a
   // change made at any moment after it is seen, and one made before it is in it.
@@ -78,7 +79,9 @@ function start(): void {
   const fromCluster = cluster.isWorker
     ? { metricsText: clusterMetricsSource(metrics.registry) }
     : {}
-  const appDeps: AppDeps = { config, live, metrics, logger, lifecycle, ...fromCluster }
+  // The OpenTelemetry SDK loads here only when an OTLP endpoint is set (src/tracing.ts).
+  const tracer = await openTracer(settings.tracing, { logger, version: VERSION })
+  const appDeps: AppDeps = { config, live, metrics, logger, lifecycle, tracer, ...fromCluster }
   const app = createApp(appDeps)
 
   // The policy (apps, keys, callers, the JWT secret) reloads; the process settings need a restart.
@@ -130,14 +133,27 @@ function start(): void {
     for (const watcher of watchers) watcher.close()
     logger.info({ signal, delayMs: settings.shutdownDelayMs }, 'shutting down')
     setTimeout(() => {
+      let closed = false
       metricsServer?.close()
       metricsServer?.closeAllConnections()
       server.close(() => {
-        logger.info('stopped')
-        process.exit(0)
+        closed = true
+        // The spans of the last requests go out before the process does, within the timeout.
+        void tracer.shutdown().then(() => {
+          logger.info('stopped')
+          process.exit(0)
+        })
       })
       server.closeIdleConnections()
       setTimeout(() => {
+        if (closed) {
+          // Every request was answered; only the last spans are lost.
+          logger.warn(
+            { timeoutMs: settings.shutdownTimeoutMs },
+            'shutdown timed out while exporting the last spans',
+          )
+          process.exit(0)
+        }
         logger.error(
           { timeoutMs: settings.shutdownTimeoutMs },
           'shutdown timed out; closing remaining connections',
@@ -186,6 +202,8 @@ function startLine(config: Config, generation: number | null): Record<string, un
     workers: settings.workers,
     ...(generation === null ? {} : { generation }),
     debugEndpoints: settings.debugEndpoints,
+    // Where spans go (the collector's origin, the protocol, the sampler), or null: no export.
+    tracing: settings.tracing,
     apps: appKeys(config).map(({ sdkAppId, primaryKeyId }) => ({ sdkAppId, primaryKeyId })),
   }
 }
@@ -259,4 +277,4 @@ function printDevBanner(
   )
 }
 
-start()
+await start()

@@ -16,6 +16,7 @@ export { ConfigError, WARNINGS, type ConfigWarning, type WarningCode } from './f
 export type { JwtConfig } from './jwt.js'
 export { loadPolicy, type Policy } from './policy.js'
 export type { ProcessSettings } from './process.js'
+export type { TracingSettings } from './tracing.js'
 export { MAX_FILE_BYTES, readConfigFile, type Env, type ReadFile } from './sources.js'
 
 /**

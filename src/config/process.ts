@@ -6,6 +6,7 @@ import { bool, makeExactValidator, port, str } from 'envalid'
 import { ConfigError, Findings, type ConfigWarning } from './findings.js'
 import { JWT_VARIABLES, readJwtSettings, type JwtSettings } from './jwt.js'
 import type { Env } from './sources.js'
+import { readTracingSettings, TRACING_VARIABLES, type TracingSettings } from './tracing.js'
 import { integer, readVariables } from './variables.js'
 
 export interface ProcessSettings {
@@ -26,6 +27,8 @@ export interface ProcessSettings {
   readonly metricsPort: number | null
   /** JWT callers' issuer settings, or null without JWT callers. */
   readonly jwt: JwtSettings | null
+  /** Where spans are exported (OTEL_* variables), or null: no export, and the SDK never loads. */
+  readonly tracing: TracingSettings | null
   readonly warnings: readonly ConfigWarning[]
 }
 
@@ -55,8 +58,12 @@ function specs(production: boolean) {
   }
 }
 
-/** The variables read here (with the JWT ones), as docs/configuration.md lists them. */
-export const PROCESS_VARIABLES = [...Object.keys(specs(false)), ...JWT_VARIABLES]
+/** The variables read here (with the JWT and OpenTelemetry ones), as docs/configuration.md lists them. */
+export const PROCESS_VARIABLES = [
+  ...Object.keys(specs(false)),
+  ...JWT_VARIABLES,
+  ...TRACING_VARIABLES,
+]
 
 export function isProduction(env: Env): boolean {
   return env.NODE_ENV === 'production'
@@ -72,6 +79,7 @@ export function loadProcessSettings(env: Env): ProcessSettings {
   const findings = new Findings(production)
   const vars = readVariables(env, specs(production), findings)
   const jwt = readJwtSettings(env, findings)
+  const tracing = readTracingSettings(env, findings)
   if (vars === null || findings.problems.length > 0) throw new ConfigError(findings.problems)
   if (vars.METRICS_PORT !== undefined && vars.METRICS_PORT === vars.PORT)
     throw new ConfigError(['METRICS_PORT: must differ from PORT (it takes /metrics off PORT)'])
@@ -105,6 +113,7 @@ export function loadProcessSettings(env: Env): ProcessSettings {
     workers: vars.WEB_CONCURRENCY,
     metricsPort: vars.METRICS_PORT ?? null,
     jwt,
+    tracing,
     warnings: Object.freeze(findings.warnings),
   })
 }
