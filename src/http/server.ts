@@ -253,7 +253,7 @@ export function createFrontDoor(deps: FrontDoorDeps): FrontDoor {
     mount.handle(req, res, (error) => {
       if (res.headersSent) return void res.destroy()
       const problem = toServiceError(error ?? new ServiceError('not_found'))
-      const { status, headers, body } = renderProblem(logger, problem, x.requestId)
+      const { status, headers, body } = renderProblem(logger, problem, x.requestId, x.trace?.ids)
       send(x, status, headers['Content-Type'] as string, body, headers)
     })
   }
@@ -283,7 +283,7 @@ export function createFrontDoor(deps: FrontDoorDeps): FrontDoor {
   }
 
   function answerProblem(x: Exchange, error: unknown): void {
-    let problem = renderProblem(logger, toServiceError(error), x.requestId)
+    let problem = renderProblem(logger, toServiceError(error), x.requestId, x.trace?.ids)
     const mismatch = validateResponses && problemMismatch(x, problem)
     if (mismatch) {
       const cause = new Error(`problem outside openapi.yaml: ${mismatch}`)
@@ -291,6 +291,7 @@ export function createFrontDoor(deps: FrontDoorDeps): FrontDoor {
         logger,
         new ServiceError('internal_error', undefined, { cause }),
         x.requestId,
+        x.trace?.ids,
       )
     }
     const headers = { ...x.rateLimitHeaders, ...problem.headers }
@@ -365,7 +366,10 @@ export function createFrontDoor(deps: FrontDoorDeps): FrontDoor {
       .catch((error: unknown) => {
         // Only a fault in writing the answer itself gets here: the process must not go down with
         // an unhandled rejection, and the client must not wait for an answer.
-        logger.error({ requestId: x.requestId, err: error }, 'failed while answering')
+        logger.error(
+          { requestId: x.requestId, ...x.trace?.ids, err: error },
+          'failed while answering',
+        )
         res.destroy()
         x.trace?.end({ route: routeOf(x), status: undefined, body: x.body })
       })
