@@ -71,7 +71,11 @@ describe('tracing settings', () => {
   })
 
   test('a malformed endpoint refuses the start, naming the variable', () => {
-    for (const value of ['tracing-host:4318', 'not a url at all', 'ftp://collector.example/traces']) {
+    for (const value of [
+      'tracing-host:4318',
+      'not a url at all',
+      'ftp://collector.example/traces',
+    ]) {
       expect(problems({ OTEL_EXPORTER_OTLP_ENDPOINT: value })).toEqual([
         'OTEL_EXPORTER_OTLP_ENDPOINT: must be an http:// or https:// URL, e.g. http://otel-collector:4318',
       ])
