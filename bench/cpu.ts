@@ -5,7 +5,8 @@
 // rounds is printed. Run: npm run bench:cpu (builds first; ~3 minutes).
 //
 // The variants switch off, one at a time, what only configuration can switch off: the audit log
-// line per ticket (LOG_LEVEL=warn) and the rate limit (USERSIG_RATE_LIMIT_PER_MINUTE=0). Beside
+// line per ticket (LOG_LEVEL=warn) and the rate limit (USERSIG_RATE_LIMIT_PER_MINUTE=0); one
+// switches tracing on, a span per request exported to a local sink (what a span costs). Beside
 // bench/ceiling-server.mjs (node:http, the codec, a token compare), they show where a request's
 // CPU goes beyond the ceiling.
 import { fork, type ChildProcess } from 'node:child_process'
@@ -13,7 +14,7 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
-import { freePort, shippedNodeFlags, waitForPort } from './support.js'
+import { freePort, otlpSink, shippedNodeFlags, waitForPort } from './support.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
@@ -21,6 +22,7 @@ const SECONDS = 4
 const SDKAPPID = 1400000000
 const SECRET = randomBytes(32).toString('hex')
 const TOKEN = randomBytes(24).toString('base64url')
+const SINK = await otlpSink()
 
 const serviceEnv = {
   NODE_ENV: 'production',
@@ -49,6 +51,11 @@ const VARIANTS: readonly { name: string; script: string; env: Record<string, str
     name: 'service, neither',
     script: 'dist/main.js',
     env: { ...serviceEnv, LOG_LEVEL: 'warn', USERSIG_RATE_LIMIT_PER_MINUTE: '0' },
+  },
+  {
+    name: 'service, tracing on (every request sampled)',
+    script: 'dist/main.js',
+    env: { ...serviceEnv, OTEL_EXPORTER_OTLP_ENDPOINT: SINK.url, OTEL_TRACES_SAMPLER: 'always_on' },
   },
   {
     name: 'ceiling (node:http + codec + token compare)',
@@ -98,6 +105,8 @@ async function main(): Promise<void> {
     process.stderr.write(`round ${round + 1}/${ROUNDS} done\n`)
   }
   for (const run of running) run.child.kill('SIGTERM')
+  SINK.close()
+  if (SINK.exports() === 0) throw new Error('the traced variant exported no span')
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1] ?? 0
   console.log(
     `\nnode ${process.version}; server CPU per POST /usersig, median of ${ROUNDS} rounds:`,
