@@ -9,9 +9,14 @@
 // switches tracing on, a span per request exported to a local sink (what a span costs). Beside
 // bench/ceiling-server.mjs (node:http, the codec, a token compare), they show where a request's
 // CPU goes beyond the ceiling.
+//
+// BENCH_CPU_BASELINE=<folder> adds the service as shipped from another checkout (an earlier
+// commit, with its dist/ built), measured in the same rounds: what a change costs, free of the
+// drift between two runs on a shared machine.
 import { fork, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import { freePort, otlpSink, shippedNodeFlags, waitForPort } from './support.js'
@@ -62,6 +67,15 @@ const VARIANTS: readonly { name: string; script: string; env: Record<string, str
     script: 'bench/ceiling-server.mjs',
     env: { BENCH_SDKAPPID: String(SDKAPPID), BENCH_KEY: SECRET, BENCH_TOKEN: TOKEN },
   },
+  ...(process.env.BENCH_CPU_BASELINE === undefined
+    ? []
+    : [
+        {
+          name: 'baseline service as shipped (BENCH_CPU_BASELINE)',
+          script: resolve(process.env.BENCH_CPU_BASELINE, 'dist/main.js'),
+          env: serviceEnv,
+        },
+      ]),
 ]
 
 /** User plus system CPU of a process, in microseconds. */
@@ -86,7 +100,7 @@ async function main(): Promise<void> {
   const running: { name: string; child: ChildProcess; port: number; samples: number[] }[] = []
   for (const variant of VARIANTS) {
     const port = await freePort()
-    const child = fork(`${ROOT}/${variant.script}`, [], {
+    const child = fork(resolve(ROOT, variant.script), [], {
       execArgv: shippedNodeFlags(),
       env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), ...variant.env },
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],

@@ -77,9 +77,11 @@ export async function startSdkTracer(
     begin(req) {
       const method =
         req.method !== undefined && KNOWN_METHODS.has(req.method) ? req.method : '_OTHER'
+      // Semantic conventions: the method, then the route once known; HTTP for an unknown method.
+      const name = method === '_OTHER' ? 'HTTP' : method
       const caller = callerContext(req.headers.traceparent)
       const span = tracer.startSpan(
-        method === '_OTHER' ? 'HTTP' : method,
+        name,
         { kind: SpanKind.SERVER, attributes: { 'http.request.method': method } },
         caller === null ? ROOT_CONTEXT : remoteParent(caller, req.headers.tracestate),
       )
@@ -87,7 +89,7 @@ export async function startSdkTracer(
       const parent = caller === null ? {} : { parentSpanId: caller.parentSpanId }
       if (!span.isRecording()) {
         // Not sampled: nothing is exported, so the logs name no span of ours.
-        return { ids: { traceId: context.traceId, ...parent }, end: () => span.end() }
+        return { ids: { traceId: context.traceId, ...parent }, end: ignore }
       }
       const trace: RequestTrace = {
         ids: { traceId: context.traceId, spanId: context.spanId, ...parent },
@@ -95,7 +97,7 @@ export async function startSdkTracer(
           const attributes: Attributes = {}
           if (outcome.route !== undefined) {
             attributes['http.route'] = outcome.route
-            span.updateName(`${method === '_OTHER' ? 'HTTP' : method} ${outcome.route}`)
+            span.updateName(`${name} ${outcome.route}`)
           }
           if (outcome.status !== undefined) attributes['http.response.status_code'] = outcome.status
           const sdkAppId = sdkAppIdOf(outcome.body)
