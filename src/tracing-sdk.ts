@@ -34,7 +34,7 @@ import {
 } from './tracing.js'
 
 /** The W3C limit: a longer `tracestate` is dropped whole, never parsed. */
-export const MAX_TRACESTATE_LENGTH = 512
+const MAX_TRACESTATE_LENGTH = 512
 
 /** The SDK's own complaints (an export that failed, spans dropped) at most once per this many ms. */
 const DIAG_WINDOW_MS = 10_000

@@ -47,7 +47,7 @@ export interface CallerContext {
 }
 
 /** A longer `traceparent` is ignored unread (version 00 is exactly 55 characters). */
-export const MAX_TRACEPARENT_LENGTH = 256
+const MAX_TRACEPARENT_LENGTH = 256
 
 // version "-" trace-id "-" parent-id "-" trace-flags, then the end or, in a later version, "-".
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(?:-|$)/
