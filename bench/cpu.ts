@@ -5,15 +5,21 @@
 // rounds is printed. Run: npm run bench:cpu (builds first; ~3 minutes).
 //
 // The variants switch off, one at a time, what only configuration can switch off: the audit log
-// line per ticket (LOG_LEVEL=warn) and the rate limit (USERSIG_RATE_LIMIT_PER_MINUTE=0). Beside
+// line per ticket (LOG_LEVEL=warn) and the rate limit (USERSIG_RATE_LIMIT_PER_MINUTE=0); one
+// switches tracing on, a span per request exported to a local sink (what a span costs). Beside
 // bench/ceiling-server.mjs (node:http, the codec, a token compare), they show where a request's
 // CPU goes beyond the ceiling.
+//
+// BENCH_CPU_BASELINE=<folder> adds the service as shipped from another checkout (an earlier
+// commit, with its dist/ built), measured in the same rounds: what a change costs, free of the
+// drift between two runs on a shared machine.
 import { fork, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
-import { freePort, shippedNodeFlags, waitForPort } from './support.js'
+import { freePort, otlpSink, shippedNodeFlags, waitForPort } from './support.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
@@ -21,6 +27,7 @@ const SECONDS = 4
 const SDKAPPID = 1400000000
 const SECRET = randomBytes(32).toString('hex')
 const TOKEN = randomBytes(24).toString('base64url')
+const SINK = await otlpSink()
 
 const serviceEnv = {
   NODE_ENV: 'production',
@@ -33,7 +40,21 @@ const serviceEnv = {
   ]),
 }
 
-const VARIANTS: readonly { name: string; script: string; env: Record<string, string> }[] = [
+interface Variant {
+  readonly name: string
+  readonly script: string
+  readonly env: Record<string, string>
+  /** Node flags instead of the image's. */
+  readonly flags?: readonly string[]
+}
+
+const tracingOn = {
+  ...serviceEnv,
+  OTEL_EXPORTER_OTLP_ENDPOINT: SINK.url,
+  OTEL_TRACES_SAMPLER: 'always_on',
+}
+
+const VARIANTS: readonly Variant[] = [
   { name: 'service as shipped', script: 'dist/main.js', env: serviceEnv },
   {
     name: 'service, no audit line (LOG_LEVEL=warn)',
@@ -50,11 +71,29 @@ const VARIANTS: readonly { name: string; script: string; env: Record<string, str
     script: 'dist/main.js',
     env: { ...serviceEnv, LOG_LEVEL: 'warn', USERSIG_RATE_LIMIT_PER_MINUTE: '0' },
   },
+  { name: 'service, tracing on (every request sampled)', script: 'dist/main.js', env: tracingOn },
+  // The spans waiting in the batch queue survive young-generation collections: a larger young
+  // generation than the image's 4 MiB semi-space keeps most of that cost away.
+  {
+    name: 'service, tracing on, --max-semi-space-size=32',
+    script: 'dist/main.js',
+    env: tracingOn,
+    flags: ['--max-semi-space-size=32'],
+  },
   {
     name: 'ceiling (node:http + codec + token compare)',
     script: 'bench/ceiling-server.mjs',
     env: { BENCH_SDKAPPID: String(SDKAPPID), BENCH_KEY: SECRET, BENCH_TOKEN: TOKEN },
   },
+  ...(process.env.BENCH_CPU_BASELINE === undefined
+    ? []
+    : [
+        {
+          name: 'baseline service as shipped (BENCH_CPU_BASELINE)',
+          script: resolve(process.env.BENCH_CPU_BASELINE, 'dist/main.js'),
+          env: serviceEnv,
+        },
+      ]),
 ]
 
 /** User plus system CPU of a process, in microseconds. */
@@ -79,8 +118,8 @@ async function main(): Promise<void> {
   const running: { name: string; child: ChildProcess; port: number; samples: number[] }[] = []
   for (const variant of VARIANTS) {
     const port = await freePort()
-    const child = fork(`${ROOT}/${variant.script}`, [], {
-      execArgv: shippedNodeFlags(),
+    const child = fork(resolve(ROOT, variant.script), [], {
+      execArgv: [...(variant.flags ?? shippedNodeFlags())],
       env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), ...variant.env },
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     })
@@ -98,6 +137,8 @@ async function main(): Promise<void> {
     process.stderr.write(`round ${round + 1}/${ROUNDS} done\n`)
   }
   for (const run of running) run.child.kill('SIGTERM')
+  SINK.close()
+  if (SINK.exports() === 0) throw new Error('the traced variant exported no span')
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1] ?? 0
   console.log(
     `\nnode ${process.version}; server CPU per POST /usersig, median of ${ROUNDS} rounds:`,

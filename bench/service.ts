@@ -1,15 +1,16 @@
 // HTTP benchmark: the service as shipped against a naive baseline, a ceiling (bare node:http and
-// the codec) and an Express hello world, in one run, interleaved, on 127.0.0.1 only; and the
+// the codec) and an Express hello world, in one run, interleaved, on 127.0.0.1 only; the service
+// exporting a span per request (tracing on, every request sampled, to a local sink); and the
 // shared rate-limit counts: two workers counting in their primary against two workers with no
 // limit, and the Redis count (a redis-server started here) against the in-memory one. Run:
-// npm run bench (builds first). Bounded: ~6 minutes.
+// npm run bench (builds first). Bounded: ~7 minutes.
 // Prints req/s, p50, p99 and RSS per case and the ratios to the naive baseline; the last line is
 // one JSON object.
 import { execFileSync, fork, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
-import { freePort, processRssMb, shippedNodeFlags, waitForPort } from './support.js'
+import { freePort, otlpSink, processRssMb, shippedNodeFlags, waitForPort } from './support.js'
 import { startBenchRedis, type BenchRedis } from './redis.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -24,6 +25,8 @@ const SECRET = randomBytes(32).toString('hex')
 const TOKEN = randomBytes(24).toString('base64url')
 
 const SHIPPED_FLAGS = shippedNodeFlags()
+/** Where the traced case's spans go: read and discarded by this process. */
+const SINK = await otlpSink()
 
 interface Case {
   readonly name: string
@@ -60,6 +63,20 @@ const BASE_CASES: readonly Case[] = [
     script: 'dist/main.js',
     nodeFlags: SHIPPED_FLAGS,
     env: serviceEnv(1),
+    auth: true,
+  },
+  // The shipped service with tracing on, measured right after it (the pair makes the ratio the
+  // target is about): a span for every request (always_on samples each one, whatever the caller
+  // sent), batched and exported over OTLP/protobuf, the default protocol.
+  {
+    name: 'service, tracing on',
+    script: 'dist/main.js',
+    nodeFlags: SHIPPED_FLAGS,
+    env: {
+      ...serviceEnv(1),
+      OTEL_EXPORTER_OTLP_ENDPOINT: SINK.url,
+      OTEL_TRACES_SAMPLER: 'always_on',
+    },
     auth: true,
   },
   { name: 'naive', script: 'bench/naive-server.mjs', nodeFlags: [], env: {}, auth: false },
@@ -265,6 +282,8 @@ async function main(): Promise<void> {
   }
   const rssAtEnd = rssAfterRound.at(-1) ?? rssAtStart
   for (const run of running.values()) run.child.kill('SIGTERM')
+  SINK.close()
+  if (SINK.exports() === 0) throw new Error('the traced case exported no span')
   await redis?.stop()
 
   const summary: Record<string, Sample> = {}
@@ -312,6 +331,18 @@ async function main(): Promise<void> {
       'helloVsNaive',
       perRound('hello POST /usersig', 'reqPerSec'),
       perRound('naive POST /usersig', 'reqPerSec'),
+    ),
+    // Throughput with a span per request against the same service without export (the target: at
+    // least 0.75).
+    tracingOnVsOff: ratioOf(
+      'tracingOnVsOff',
+      perRound('service, tracing on POST /usersig', 'reqPerSec'),
+      issue,
+    ),
+    tracingOnVsOffVerify: ratioOf(
+      'tracingOnVsOffVerify',
+      perRound('service, tracing on POST /usersig/verify', 'reqPerSec'),
+      perRound('service POST /usersig/verify', 'reqPerSec'),
     ),
     clusterScaling: ratioOf(
       'clusterScaling',

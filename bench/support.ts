@@ -1,5 +1,8 @@
-// What the benchmark scripts share: a free loopback port, waiting for a server, reading RSS.
+// What the benchmark scripts share: a free loopback port, waiting for a server, reading RSS, a
+// sink for exported spans.
+import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
+import { createServer as createHttpServer } from 'node:http'
 import { connect, createServer } from 'node:net'
 
 /** The node flags of the image's command line (the Dockerfile's exec-form CMD): the service as shipped. */
@@ -44,4 +47,28 @@ export function processRssMb(pid: number): number {
   } catch {
     return 0
   }
+}
+
+/**
+ * A local OTLP/HTTP endpoint that reads each export to its end and discards it (200, an empty
+ * answer): the benchmarks' "tracing on" cases export there, so the cost measured is the service's.
+ */
+export async function otlpSink(): Promise<{
+  url: string
+  exports: () => number
+  close: () => void
+}> {
+  let count = 0
+  const server = createHttpServer((req, res) => {
+    req.resume()
+    req.on('end', () => {
+      count++
+      res.writeHead(200, { 'content-type': 'application/x-protobuf', 'content-length': '0' })
+      res.end()
+    })
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as { port: number }
+  return { url: `http://127.0.0.1:${port}`, exports: () => count, close: () => server.close() }
 }

@@ -12,6 +12,7 @@ import { createRoutes } from './http/routes.js'
 import { memoryStore, type CountStore } from './rate-limit/index.js'
 import { createFrontDoor, type FrontDoor } from './http/server.js'
 import { createStaticTrees } from './http/static-trees.js'
+import type { Tracer } from './tracing.js'
 
 export interface AppDeps {
   /** The configuration; or give `live` to have reloads take effect. */
@@ -33,6 +34,8 @@ export interface AppDeps {
    * METRICS_PORT gives /metrics a listener of its own; `metrics` is that listener.
    */
   readonly surface?: 'main' | 'metrics'
+  /** Trace context and span export (src/tracing.ts); by default the trace ids only, no export. */
+  readonly tracer?: Tracer
 }
 
 /** The service: a node:http request listener (and `checkContinue`), and the routes it serves. */
@@ -69,6 +72,7 @@ export function createApp(deps: AppDeps): App {
     metrics,
     authenticate: createAuthenticator({ logger }),
     rateLimit: createRateLimiter(counts),
+    tracer: deps.tracer,
     validateResponses: deps.validateResponses ?? false,
   })
 }

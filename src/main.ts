@@ -1,6 +1,7 @@
-// Process entry: watchers -> config -> logger -> counts -> app -> listen; timeouts; SIGTERM drains
-// then exits 0; SIGHUP and file changes reload the policy. With WEB_CONCURRENCY > 1 this process
-// is the cluster primary (cluster/primary.ts), and each worker starts from the policy it hands out.
+// Process entry: watchers -> config -> logger -> counts -> tracer -> app -> listen; timeouts;
+// SIGTERM drains (and exports the last spans) then exits 0; SIGHUP and file changes reload the
+// policy. With WEB_CONCURRENCY > 1 this process is the cluster primary (cluster/primary.ts), and
+// each worker starts from the policy it hands out.
 import cluster from 'node:cluster'
 import { readFileSync, rmSync, writeFileSync, type FSWatcher } from 'node:fs'
 import { createServer, type Server } from 'node:http'
@@ -40,6 +41,7 @@ import {
   type FilesRead,
 } from './reload.js'
 import { createListener } from './tls.js'
+import { openTracer } from './tracing.js'
 
 /** Server timeouts (ms): slow clients that trickle headers or a body are cut off. */
 export const SERVER_TIMEOUTS = {
@@ -183,7 +185,18 @@ async function serve(deps: {
   const metricsText = worker
     ? clusterMetricsSource(metrics.registry)
     : sharedCollection(() => metrics.registry.metrics())
-  const appDeps: AppDeps = { config, live, metrics, logger, lifecycle, counts, metricsText }
+  // The OpenTelemetry SDK loads here only when an OTLP endpoint is set (src/tracing.ts).
+  const tracer = await openTracer(settings.tracing, { logger, version: VERSION })
+  const appDeps: AppDeps = {
+    config,
+    live,
+    metrics,
+    logger,
+    lifecycle,
+    counts,
+    metricsText,
+    tracer,
+  }
   const app = createApp(appDeps)
   // HTTP, or HTTPS with USERSIG_TLS_*_FILE, whose pair reloads on change and SIGHUP (src/tls.ts).
   const { server, reloadTls } = createListener(
@@ -225,14 +238,27 @@ async function serve(deps: {
     for (const watcher of deps.watchers) watcher.close()
     logger.info({ signal, delayMs: settings.shutdownDelayMs }, 'shutting down')
     setTimeout(() => {
+      let closed = false
       metricsServer?.close()
       metricsServer?.closeAllConnections()
       server.close(() => {
-        logger.info('stopped')
-        void counts.close().finally(() => process.exit(0))
+        closed = true
+        // The spans of the last requests go out before the process does, within the timeout.
+        void Promise.all([tracer.shutdown(), counts.close()]).then(() => {
+          logger.info('stopped')
+          process.exit(0)
+        })
       })
       server.closeIdleConnections()
       setTimeout(() => {
+        if (closed) {
+          // Every request was answered; only the last spans are lost.
+          logger.warn(
+            { timeoutMs: settings.shutdownTimeoutMs },
+            'shutdown timed out while exporting the last spans',
+          )
+          process.exit(0)
+        }
         logger.error(
           { timeoutMs: settings.shutdownTimeoutMs },
           'shutdown timed out; closing remaining connections',
@@ -288,6 +314,8 @@ function startLine(config: Config, generation: number | null): Record<string, un
     workers: settings.workers,
     ...(generation === null ? {} : { generation }),
     debugEndpoints: settings.debugEndpoints,
+    // Where spans go (the collector's origin, the protocol, the sampler), or null: no export.
+    tracing: settings.tracing,
     apps: appKeys(config).map(({ sdkAppId, primaryKeyId }) => ({ sdkAppId, primaryKeyId })),
   }
 }
@@ -371,4 +399,4 @@ function printDevBanner(
   )
 }
 
-void start()
+await start()

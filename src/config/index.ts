@@ -22,6 +22,7 @@ export type { JwtConfig } from './jwt.js'
 export { loadPolicy, type Policy } from './policy.js'
 export type { ProcessSettings, Runtime } from './process.js'
 export type { RedisSettings } from './redis.js'
+export type { TracingSettings } from './tracing.js'
 export { MAX_FILE_BYTES, readConfigFile, type Env, type ReadFile } from './sources.js'
 export { loadTlsPair, type TlsPair, type TlsSettings } from './tls.js'
 

@@ -8,6 +8,7 @@ import { JWT_VARIABLES, readJwtSettings, type JwtSettings } from './jwt.js'
 import { readRedisSettings, REDIS_VARIABLES, type RedisSettings } from './redis.js'
 import { readConfigFile, type Env, type ReadFile } from './sources.js'
 import { readTlsSettings, TLS_VARIABLES, type TlsSettings } from './tls.js'
+import { readTracingSettings, TRACING_VARIABLES, type TracingSettings } from './tracing.js'
 import { integer, readVariables } from './variables.js'
 
 export interface ProcessSettings {
@@ -37,6 +38,8 @@ export interface ProcessSettings {
   readonly jwt: JwtSettings | null
   /** HTTPS: the certificate and key files and the pair read at start, or null for plain HTTP. */
   readonly tls: TlsSettings | null
+  /** Where spans are exported (OTEL_* variables), or null: no export, and the SDK never loads. */
+  readonly tracing: TracingSettings | null
   readonly warnings: readonly ConfigWarning[]
 }
 
@@ -98,12 +101,13 @@ function specs(production: boolean) {
   }
 }
 
-/** The variables read here (with the JWT, Redis and TLS ones), as docs/configuration.md lists them. */
+/** The variables read here (with the JWT, Redis, TLS and OpenTelemetry ones), as docs/configuration.md lists them. */
 export const PROCESS_VARIABLES = [
   ...Object.keys(specs(false)),
   ...JWT_VARIABLES,
   ...REDIS_VARIABLES,
   ...TLS_VARIABLES,
+  ...TRACING_VARIABLES,
 ]
 
 export function isProduction(env: Env): boolean {
@@ -130,6 +134,7 @@ export function loadProcessSettings(
   // them at start (the TLS pair then reloads on its own: src/tls.ts).
   const redis = readRedisSettings(env, readFile, findings)
   const tls = readTlsSettings(env, readFile, findings)
+  const tracing = readTracingSettings(env, findings)
   if (vars === null || findings.problems.length > 0) throw new ConfigError(findings.problems)
   if (vars.METRICS_PORT !== undefined && vars.METRICS_PORT === vars.PORT)
     throw new ConfigError(['METRICS_PORT: must differ from PORT (it takes /metrics off PORT)'])
@@ -178,6 +183,7 @@ export function loadProcessSettings(
     redis,
     jwt,
     tls,
+    tracing,
     warnings: Object.freeze(findings.warnings),
   })
 }

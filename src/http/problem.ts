@@ -1,6 +1,7 @@
 // The one error serializer: every failure becomes RFC 9457 problem+json with a stable code.
 import { ERRORS, ServiceError, type ErrorCode } from '../errors.js'
 import type { Logger } from '../logger.js'
+import type { TraceIds } from '../tracing.js'
 
 /**
  * Turns anything thrown into a ServiceError: ours as is, errors of the static trees (Express and
@@ -30,19 +31,27 @@ export interface ProblemResponse {
 }
 
 /**
- * Logs a refused or failed request and renders its problem+json. Client errors are logged at
- * debug; server errors at error, with the cause and stack, which the caller never sees.
+ * Logs a refused or failed request (with its trace ids, if any) and renders its problem+json.
+ * Client errors are logged at debug; server errors at error, with the cause and stack, which the
+ * caller never sees.
  */
 export function renderProblem(
   logger: Logger,
   problem: ServiceError,
   requestId: string | undefined,
+  trace?: TraceIds,
 ): ProblemResponse {
   if (problem.expose || problem.logged) {
-    logger.debug({ requestId, code: problem.code, status: problem.status }, 'request refused')
+    logger.debug(
+      { requestId, ...trace, code: problem.code, status: problem.status },
+      'request refused',
+    )
   } else {
     // The detail and the stack go to the log only; the caller gets the fixed title.
-    logger.error({ requestId, code: problem.code, err: problem.cause ?? problem }, 'request failed')
+    logger.error(
+      { requestId, ...trace, code: problem.code, err: problem.cause ?? problem },
+      'request failed',
+    )
   }
   return {
     status: problem.status,

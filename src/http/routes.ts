@@ -10,6 +10,7 @@ import type { Answer, OperationId, RequestBody } from '../contract/index.js'
 import type { LiveConfig } from '../live-config.js'
 import type { Metrics } from '../metrics.js'
 import type { CountStore } from '../rate-limit/index.js'
+import type { TraceIds } from '../tracing.js'
 import type { Caller } from './authenticate.js'
 import { debugPage } from './debug-page.js'
 import { liveness, metrics, openapiDocument, readiness, type Lifecycle } from './operations.js'
@@ -29,6 +30,8 @@ export interface HandlerRequest<O extends OperationId, C extends Caller | null> 
   readonly requestId: string
   /** The caller's own X-Request-Id, if it sent a sane one: logged beside ours, never used as ours. */
   readonly clientRequestId: string | null
+  /** The caller's trace (and our span's id when exported), for audit lines; undefined without one. */
+  readonly trace: TraceIds | undefined
   /** The authenticated caller (null on public operations). */
   readonly caller: C
   /** The JSON body, already checked against openapi.yaml. */

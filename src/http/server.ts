@@ -4,7 +4,10 @@
 //   -> route lookup -> authenticate (protected paths, before anything else is revealed, even
 //   whether debug is on) -> rate limit -> debug gate, 404 / 405 + Allow -> query -> body (media
 //   type, limit, strict JSON) -> validate against openapi.yaml -> handler -> JSON, text or
-//   problem+json, with the security headers -> metrics and access log.
+//   problem+json, with the security headers -> metrics, access log and the request's span.
+//
+// The caller's W3C `traceparent` is read on arrival (src/tracing.ts): its trace id goes into the
+// audit and access lines, and, when spans are exported, the request's span continues its trace.
 //
 // An answer sent before the request body was read ends the connection with a lingering close
 // (lingering-close.ts). No framework on this path: entering Express at all costs ~100 µs of CPU
@@ -16,6 +19,7 @@ import { ServiceError } from '../errors.js'
 import type { LiveConfig } from '../live-config.js'
 import type { Logger } from '../logger.js'
 import { childrenOf, type Metrics } from '../metrics.js'
+import { NO_EXPORT, type RequestTrace, type Tracer } from '../tracing.js'
 import type { Authenticator, Caller } from './authenticate.js'
 import { checkDeclaredLength, checkJsonMediaType, parseJson, readBody } from './body.js'
 import {
@@ -83,6 +87,8 @@ export interface FrontDoorDeps {
   readonly metrics: Metrics
   readonly authenticate: Authenticator
   readonly rateLimit: RateLimiter
+  /** Reads each request's trace context, and exports its span when tracing is on (NO_EXPORT by default). */
+  readonly tracer?: Tracer
   /** Check every answer against openapi.yaml; a mismatch becomes a 500 (tests). */
   readonly validateResponses: boolean
   readonly linger?: LingerBudget
@@ -104,10 +110,14 @@ interface Exchange {
   /** The caller's `X-Request-Id` when it is a sane token, logged beside ours; never trusted. */
   readonly clientRequestId: string | null
   readonly started: number
+  /** The caller's trace (and our span), or undefined without tracing and a valid `traceparent`. */
+  readonly trace: RequestTrace | undefined
   /** The route template for metrics and logs: the operation's path, a tree's, or "unmatched". */
   route: string
   served: Served | undefined
   rateLimitHeaders: Readonly<Record<string, string>>
+  /** The request body once it passed validation against openapi.yaml. */
+  body: unknown
 }
 
 /** The request listener, plus the `checkContinue` listener and the routes it serves. */
@@ -126,10 +136,18 @@ const AWAITING_CONTINUE = Symbol('usersig.awaitingContinue')
 type ContinuableRequest = IncomingMessage & { [AWAITING_CONTINUE]?: true }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/
+/** The route of metrics and logs when none matched. */
+const UNMATCHED = 'unmatched'
+
+/** The route template of a span: none when no route matched. */
+function routeOf(x: Exchange): string | undefined {
+  return x.route === UNMATCHED ? undefined : x.route
+}
 
 export function createFrontDoor(deps: FrontDoorDeps): FrontDoor {
   const { contract, live, lifecycle, logger, metrics, validateResponses } = deps
   const linger = deps.linger ?? LINGER_BUDGET
+  const tracer = deps.tracer ?? NO_EXPORT
   const resources = compileRoutes(contract, deps.routes, deps.serves ?? (() => true))
   // First segments ("/usersig") under which every path needs a token, known route or not, debug
   // on or off: without one, nothing there tells anything (docs/architecture.md, "Paths").
@@ -193,6 +211,7 @@ export function createFrontDoor(deps: FrontDoorDeps): FrontDoor {
       body = parseJson(await readBody(req, served.bodyLimit))
       const errors = served.checkBody(body)
       if (errors !== null) throw new ServiceError('invalid_request', CONTRACT_MISMATCH, { errors })
+      x.body = body
     }
     const cost = served.route.cost?.(body as never) ?? 1
     if (cost > 1 && caller !== null) {
@@ -204,6 +223,7 @@ export function createFrontDoor(deps: FrontDoorDeps): FrontDoor {
       config,
       requestId: x.requestId,
       clientRequestId: x.clientRequestId,
+      trace: x.trace?.ids,
       caller: caller as never,
       body: body as never,
     })) as Answer
@@ -241,7 +261,7 @@ export function createFrontDoor(deps: FrontDoorDeps): FrontDoor {
     mount.handle(req, res, (error) => {
       if (res.headersSent) return void res.destroy()
       const problem = toServiceError(error ?? new ServiceError('not_found'))
-      const { status, headers, body } = renderProblem(logger, problem, x.requestId)
+      const { status, headers, body } = renderProblem(logger, problem, x.requestId, x.trace?.ids)
       send(x, status, headers['Content-Type'] as string, body, headers)
     })
   }
@@ -271,7 +291,7 @@ export function createFrontDoor(deps: FrontDoorDeps): FrontDoor {
   }
 
   function answerProblem(x: Exchange, error: unknown): void {
-    let problem = renderProblem(logger, toServiceError(error), x.requestId)
+    let problem = renderProblem(logger, toServiceError(error), x.requestId, x.trace?.ids)
     const mismatch = validateResponses && problemMismatch(x, problem)
     if (mismatch) {
       const cause = new Error(`problem outside openapi.yaml: ${mismatch}`)
@@ -279,6 +299,7 @@ export function createFrontDoor(deps: FrontDoorDeps): FrontDoor {
         logger,
         new ServiceError('internal_error', undefined, { cause }),
         x.requestId,
+        x.trace?.ids,
       )
     }
     const headers = { ...x.rateLimitHeaders, ...problem.headers }
@@ -302,13 +323,17 @@ export function createFrontDoor(deps: FrontDoorDeps): FrontDoor {
   )
   const durationOf = childrenOf((method, route) => metrics.duration.labels(method, route))
 
-  /** Counts an answered request and logs it at debug, by route template, never by URL. */
+  /**
+   * Counts an answered request, logs it at debug and ends its span, by route template, never by
+   * URL.
+   */
   function record(x: Exchange, status: number): void {
     const { method = 'GET' } = x.req
     const seconds = (performance.now() - x.started) / 1000
     requestsOf(method, x.route, String(status)).inc()
     durationOf(method, x.route).observe(seconds)
     if (logger.isLevelEnabled('debug')) accessLog(x, method, status, seconds)
+    x.trace?.end({ route: routeOf(x), status, body: x.body })
   }
 
   function accessLog(x: Exchange, method: string, status: number, seconds: number): void {
@@ -316,6 +341,7 @@ export function createFrontDoor(deps: FrontDoorDeps): FrontDoor {
       {
         requestId: x.requestId,
         ...(x.clientRequestId === null ? {} : { clientRequestId: x.clientRequestId }),
+        ...x.trace?.ids,
         method,
         route: x.route,
         status,
@@ -334,9 +360,11 @@ export function createFrontDoor(deps: FrontDoorDeps): FrontDoor {
       requestId: randomUUID(),
       clientRequestId: clientRequestIdOf(req.headers['x-request-id']),
       started: performance.now(),
-      route: 'unmatched',
+      trace: tracer.begin(req),
+      route: UNMATCHED,
       served: undefined,
       rateLimitHeaders: {},
+      body: undefined,
     }
     serve(x)
       .catch((error: unknown) => {
@@ -346,8 +374,12 @@ export function createFrontDoor(deps: FrontDoorDeps): FrontDoor {
       .catch((error: unknown) => {
         // Only a fault in writing the answer itself gets here: the process must not go down with
         // an unhandled rejection, and the client must not wait for an answer.
-        logger.error({ requestId: x.requestId, err: error }, 'failed while answering')
+        logger.error(
+          { requestId: x.requestId, ...x.trace?.ids, err: error },
+          'failed while answering',
+        )
         res.destroy()
+        x.trace?.end({ route: routeOf(x), status: undefined, body: x.body })
       })
   }
   const checkContinue = (req: IncomingMessage, res: ServerResponse) => {

@@ -104,16 +104,20 @@ function checkUserIdFor(app: AppConfig, caller: Caller, userId: string): void {
 
 /**
  * Who asked, as every audit line says it: the service's own request id (the caller's, if any,
- * beside it), the caller, how it authenticated and, for a JWT, its issuer. A JWT whose subject is
+ * beside it), the trace ids (src/tracing.ts), the caller, how it authenticated and, for a JWT, its issuer. A JWT whose subject is
  * a static client's id can never pass for that client here.
  */
 export function auditedCaller(
-  request: Pick<HandlerRequest<never, Caller>, 'requestId' | 'clientRequestId' | 'caller'>,
+  request: Pick<
+    HandlerRequest<never, Caller>,
+    'requestId' | 'clientRequestId' | 'trace' | 'caller'
+  >,
 ): Record<string, unknown> {
   const { caller } = request
   return {
     requestId: request.requestId,
     ...(request.clientRequestId === null ? {} : { clientRequestId: request.clientRequestId }),
+    ...request.trace,
     client: caller.id,
     via: caller.via,
     ...(caller.issuer === null ? {} : { issuer: caller.issuer }),
