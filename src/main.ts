@@ -14,6 +14,7 @@ import {
   onPolicy,
   onTlsReload,
   policyFromPrimary,
+  reportListening,
   requestReload,
   REUSE_PORT,
 } from './cluster/worker.js'
@@ -223,8 +224,9 @@ async function serve(deps: {
     const address = server.address()
     const port = typeof address === 'object' && address !== null ? address.port : settings.port
     logger.info({ ...startLine(live.current, live.generation), port }, 'listening')
+    if (worker) reportListening()
     // Under node:cluster the primary has logged them once for every worker.
-    if (!worker) logWarnings(logger, live.current)
+    else logWarnings(logger, live.current)
     if (config.policy.devDefault !== null)
       printDevBanner(config.policy.devDefault, settings.host, port)
   })

@@ -16,6 +16,11 @@ export const CLUSTER_METRICS_REPLY = 'usersig:cluster-metrics-reply'
 /** primary -> each worker: "your own metrics, please"; worker -> primary: its registry as JSON. */
 export const OWN_METRICS_REQUEST = 'usersig:worker-metrics-request'
 export const OWN_METRICS_REPLY = 'usersig:worker-metrics-reply'
+/**
+ * worker -> primary: "I listen now". node:cluster's own 'listening' event does not come for a
+ * worker that listens on a socket of its own (reusePort), so the workers say it themselves.
+ */
+export const LISTENING = 'usersig:listening'
 /** worker -> primary: "I cannot listen" (the port is taken, say), with the one line to print. */
 export const LISTEN_FAILED = 'usersig:listen-failed'
 

@@ -15,6 +15,7 @@ import {
   CLUSTER_METRICS_REPLY,
   CLUSTER_METRICS_REQUEST,
   LISTEN_FAILED,
+  LISTENING,
   POLICY_REQUEST,
   RELOAD_REQUEST,
   RELOAD_TLS,
@@ -91,6 +92,8 @@ export function runPrimary(deps: PrimaryDeps): void {
     switch (message?.type) {
       case POLICY_REQUEST:
         return policy.handTo(worker)
+      case LISTENING:
+        return supervisor.listening(worker)
       case RELOAD_REQUEST:
         return policy.reload('SIGHUP to a worker')
       case CLUSTER_METRICS_REQUEST: {

@@ -19,6 +19,8 @@ export interface Supervisor {
   readonly serving: () => Worker[]
   /** No more replacements (the primary is stopping). */
   readonly stop: () => void
+  /** The worker said it listens (messages.ts: LISTENING). */
+  readonly listening: (worker: Worker) => void
 }
 
 export function supervise(
@@ -52,10 +54,6 @@ export function supervise(
     deps.onFork(worker)
   }
 
-  cluster.on('listening', (worker) => {
-    listened.add(worker)
-    consecutiveFailures = 0
-  })
   cluster.on('exit', (worker, code, signal) => {
     deps.onExit(worker)
     if (stopping) return
@@ -89,6 +87,10 @@ export function supervise(
     serving,
     stop: () => {
       stopping = true
+    },
+    listening: (worker) => {
+      listened.add(worker)
+      consecutiveFailures = 0
     },
   }
 }

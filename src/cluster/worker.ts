@@ -8,6 +8,7 @@ import {
   CLUSTER_METRICS_REPLY,
   CLUSTER_METRICS_REQUEST,
   LISTEN_FAILED,
+  LISTENING,
   OWN_METRICS_REPLY,
   OWN_METRICS_REQUEST,
   POLICY,
@@ -92,6 +93,11 @@ export function onTlsReload(reload: () => void): void {
   process.on('message', (message: Message) => {
     if (message?.type === RELOAD_TLS) reload()
   })
+}
+
+/** Tells the primary this worker serves (it counts and scrapes only workers that do). */
+export function reportListening(): void {
+  toPrimary({ type: LISTENING })
 }
 
 /** SIGHUP to a worker: the primary reads the files again and hands every worker the result. */

@@ -29,12 +29,20 @@ export function describeIf(condition: boolean, reason: string): DescribeFn {
  */
 export function describeWithPart(part: string, present: boolean, reason: string): DescribeFn {
   if (present) return describe
-  const required = (process.env.USERSIG_TEST_REQUIRE ?? '').split(/[\s,]+/).includes(part)
-  if (!required) return describeIf(false, reason)
-  return (name) =>
-    describe(name, () => {
-      test(`needs ${part}`, () => {
-        throw new Error(`${part} is required here (USERSIG_TEST_REQUIRE) but missing: ${reason}`)
-      })
-    })
+  if (!required(part)) return describeIf(false, reason)
+  return (name) => describe(name, () => test(`needs ${part}`, missing(part, reason)))
+}
+
+/** `test` for one test that needs a part (describeWithPart's rule). */
+export function testWithPart(part: string, present: boolean, reason: string): TestFn {
+  if (present) return test
+  if (!required(part)) return testIf(false, reason)
+  return (name) => test(`${name} (needs ${part})`, missing(part, reason))
+}
+
+const required = (part: string) =>
+  (process.env.USERSIG_TEST_REQUIRE ?? '').split(/[\s,]+/).includes(part)
+
+const missing = (part: string, reason: string) => () => {
+  throw new Error(`${part} is required here (USERSIG_TEST_REQUIRE) but missing: ${reason}`)
 }
