@@ -21,6 +21,7 @@ import {
   type VerifyOptions,
   type VerifyResult,
 } from '../../src/usersig/index.js'
+import { official } from '../helpers/official.js'
 import { tally } from '../helpers/reliability.js'
 import { scaled, STRESS } from '../helpers/stress.js'
 import { tencentBase64, VARIANTS, variantTicket, type VariantName } from '../helpers/variants.js'
@@ -898,6 +899,33 @@ interface Case {
 const withOptions = (family: string, tickets: fc.Arbitrary<unknown>): fc.Arbitrary<Case> =>
   fc.tuple(tickets, options).map(([ticket, o]) => ({ family, ticket, options: o }))
 
+/**
+ * The official Node library's PrivateMapKeys for non-ASCII ids (it writes the low byte of each
+ * UTF-16 unit): the one verdict no mutation of the other families reaches by chance. Verified as
+ * asked, or with one field off, so the mangled verdict meets every earlier check.
+ */
+const MANGLED_IDS = ['张三', 'José', '用户✓', 'Ünïcødé']
+const mangled: fc.Arbitrary<Case> = fc
+  .record({
+    userId: fc.constantFrom(...MANGLED_IDS),
+    room: fc.oneof(fc.integer({ min: 1, max: 2 ** 32 - 1 }), fc.constantFrom('комната', 'room-1')),
+    offBy: fc.constantFrom('nothing', 'nothing', 'nothing', 'sdkAppId', 'userId', 'now', 'kind'),
+  })
+  .map(({ userId, room, offBy }) => ({
+    family: 'mangled-userbuf',
+    ticket: official(S, SECRETS.primary as string, T, (api) =>
+      typeof room === 'number'
+        ? api.genPrivateMapKey(userId, 300, room, 255)
+        : api.genPrivateMapKeyWithStringRoomID(userId, 300, room, 255),
+    ),
+    options: {
+      sdkAppId: offBy === 'sdkAppId' ? S + 1 : S,
+      userId: offBy === 'userId' ? `${userId}x` : userId,
+      now: offBy === 'now' ? T + 301 : T,
+      kind: offBy === 'kind' ? ('usersig' as const) : ('privatemapkey' as const),
+    },
+  }))
+
 /** Each family of abuse and its weight in the mix. */
 const FAMILIES: readonly (readonly [string, fc.Arbitrary<unknown>, number])[] = [
   ['bit-flip', bitFlips, 3],
@@ -924,6 +952,7 @@ const cases: fc.Arbitrary<Case> = fc.oneof(
     arbitrary: withOptions(family, tickets),
     weight,
   })),
+  { arbitrary: mangled, weight: 1 },
   // Signed documents reach the most code: past the signature, into every later check.
   {
     arbitrary: signedDocs.map(({ ticket, options: o }) => ({
@@ -1160,7 +1189,7 @@ describe('codec fuzzing', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined()
     // Every family produced cases, and the signed family reached valid verdicts and each failure.
     expect(Object.keys(tally(families)).sort()).toEqual(
-      [...FAMILIES.map(([family]) => family), 'signed-fields'].sort(),
+      [...FAMILIES.map(([family]) => family), 'signed-fields', 'mangled-userbuf'].sort(),
     )
     const seen = tally(outcomes)
     for (const code of STRESS ? ['valid', ...ALL_CODES] : ['valid', 'ticket_malformed'])
