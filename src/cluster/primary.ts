@@ -44,7 +44,7 @@ export function runPrimary(deps: PrimaryDeps): void {
   // Without reusePort, workers accept on the shared socket themselves: the primary never holds a
   // connection it could lose when the worker it was meant for dies.
   if (!REUSE_PORT) cluster.schedulingPolicy = cluster.SCHED_NONE
-  serveClusterCounts()
+  if (settings.rateLimitScope === 'machine') serveClusterCounts()
 
   const own = new Registry()
   const reloads = new Counter({

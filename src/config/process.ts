@@ -11,6 +11,8 @@ import { readTlsSettings, TLS_VARIABLES, type TlsSettings } from './tls.js'
 import { readTracingSettings, TRACING_VARIABLES, type TracingSettings } from './tracing.js'
 import { integer, readVariables } from './variables.js'
 
+export type RateLimitScope = 'process' | 'machine' | 'fleet'
+
 export interface ProcessSettings {
   readonly production: boolean
   readonly host: string
@@ -26,7 +28,12 @@ export interface ProcessSettings {
    * the whole fleet in Redis (`redis`), else for the whole machine (workers share the primary's count).
    */
   readonly rateLimitPerMinute: number
-  /** Where every replica and worker counts rate limits together, or null: each machine counts alone. */
+  /**
+   * Who shares a caller's count: each process alone, the workers of a machine (in their primary),
+   * or the whole fleet (in Redis). By default the fleet with a Redis URL, else the machine.
+   */
+  readonly rateLimitScope: RateLimitScope
+  /** The Redis where the fleet counts (scope `fleet`), or null. */
   readonly redis: RedisSettings | null
   /** Worker processes (node:cluster); 1 runs a single process. */
   readonly workers: number
@@ -96,6 +103,10 @@ function specs(production: boolean) {
     SHUTDOWN_TIMEOUT_MS: NON_NEGATIVE({ default: 10_000 }),
     WEB_CONCURRENCY: WORKERS({ default: 1 }),
     USERSIG_RATE_LIMIT_PER_MINUTE: NON_NEGATIVE({ default: 60_000 }),
+    USERSIG_RATE_LIMIT_SCOPE: str({
+      choices: ['process', 'machine', 'fleet'],
+      default: undefined,
+    }),
     METRICS_PORT: port({ default: undefined }),
     USERSIG_METRICS_PUBLIC: bool({ default: false }),
   }
@@ -138,6 +149,16 @@ export function loadProcessSettings(
   if (vars === null || findings.problems.length > 0) throw new ConfigError(findings.problems)
   if (vars.METRICS_PORT !== undefined && vars.METRICS_PORT === vars.PORT)
     throw new ConfigError(['METRICS_PORT: must differ from PORT (it takes /metrics off PORT)'])
+  const rateLimitScope = (vars.USERSIG_RATE_LIMIT_SCOPE ??
+    (redis === null ? 'machine' : 'fleet')) as RateLimitScope
+  if (rateLimitScope === 'fleet' && redis === null)
+    throw new ConfigError([
+      'USERSIG_RATE_LIMIT_SCOPE: fleet counts in Redis: set USERSIG_REDIS_URL (or _FILE)',
+    ])
+  if (rateLimitScope !== 'fleet' && redis !== null)
+    throw new ConfigError([
+      `USERSIG_RATE_LIMIT_SCOPE: ${rateLimitScope} counts without Redis, but USERSIG_REDIS_URL is set: unset one of them`,
+    ])
   const metricsToken =
     env.USERSIG_METRICS_TOKEN !== undefined || env.USERSIG_METRICS_TOKEN_FILE !== undefined
   if (vars.METRICS_PORT === undefined && !metricsToken) {
@@ -180,6 +201,7 @@ export function loadProcessSettings(
     workers: vars.WEB_CONCURRENCY,
     metricsPort: vars.METRICS_PORT ?? null,
     metricsPublic: vars.USERSIG_METRICS_PUBLIC,
+    rateLimitScope,
     redis,
     jwt,
     tls,

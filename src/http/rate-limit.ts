@@ -63,7 +63,8 @@ export function createRateLimiter(counts: CountStore = memoryStore()): RateLimit
       if (limit === 0) return NO_LIMIT
       const key = keyOf(caller)
       // One call on the common path: take, then give back if it did not fit (with `held`).
-      const taken = await counts.take(key, limit, count)
+      const pending = counts.take(key, limit, count)
+      const taken = pending instanceof Promise ? await pending : pending
       const fits = taken.consumed <= limit
       // Refused, the count is what it was before this request (once given back, below).
       const consumed = fits ? taken.consumed : taken.consumed - count - (held?.points ?? 0)

@@ -109,56 +109,66 @@ export function clusterStore({ workers }: { workers: number }): CountStore {
       () => undefined,
     )
 
+  /** A take the primary answers, perhaps with a lease for the caller's next requests. */
+  const takeFromPrimary = async (
+    key: string,
+    limit: number,
+    points: number,
+    leaseKey: string,
+  ): Promise<Taken> => {
+    // One lease asked at a time per caller: what leases hold stays within LEASE_SHARE.
+    const extra = leasing.has(leaseKey)
+      ? 0
+      : Math.floor((limit * LEASE_SHARE) / Math.max(workers, 1))
+    if (extra > 0) leasing.add(leaseKey)
+    let grant: Grant
+    try {
+      grant = await ask(key, limit, points, extra)
+    } finally {
+      if (extra > 0) leasing.delete(leaseKey)
+    }
+    const [, granted, consumed, msBeforeNext] = grant as [number, number, number, number]
+    if (granted < points) {
+      // Refused: nothing was taken. A count over the limit says so to the caller.
+      return { consumed: consumed + points, msBeforeNext, giveBack: async () => undefined }
+    }
+    if (granted > points) {
+      const held = leases.get(leaseKey)
+      const now = performance.now()
+      if (held !== undefined && now < held.endsAt) {
+        // Another take of this caller's got a lease meanwhile: one lease holds both.
+        held.left += granted - points
+        held.consumed = Math.max(held.consumed, consumed)
+      } else {
+        // Leases of windows that ended are dropped now and then (JWT subjects are many).
+        if (leases.size >= MAX_LEASES)
+          for (const [k, old] of leases) if (old.endsAt <= now) leases.delete(k)
+        leases.set(leaseKey, { left: granted - points, consumed, endsAt: now + msBeforeNext })
+      }
+    }
+    return {
+      consumed: consumed - (granted - points),
+      msBeforeNext,
+      giveBack: giveBackToPrimary(key, limit, points),
+    }
+  }
+
   return {
-    async take(key, limit, points): Promise<Taken> {
+    take(key, limit, points) {
       const leaseKey = `${limit} ${key}`
       const now = performance.now()
       const lease = leases.get(leaseKey)
-      if (lease !== undefined && now < lease.endsAt && lease.left >= points) {
-        lease.left -= points
-        return {
-          // The fleet's count as far as this worker knows: its lease's unused points are not used.
-          consumed: lease.consumed - lease.left,
-          msBeforeNext: lease.endsAt - now,
-          giveBack: async () => {
-            if (leases.get(leaseKey) === lease) lease.left += points
-          },
-        }
-      }
-      // One lease asked at a time per caller: what leases hold stays within LEASE_SHARE.
-      const extra = leasing.has(leaseKey)
-        ? 0
-        : Math.floor((limit * LEASE_SHARE) / Math.max(workers, 1))
-      if (extra > 0) leasing.add(leaseKey)
-      let grant: Grant
-      try {
-        grant = await ask(key, limit, points, extra)
-      } finally {
-        if (extra > 0) leasing.delete(leaseKey)
-      }
-      const [, granted, consumed, msBeforeNext] = grant as [number, number, number, number]
-      if (granted < points) {
-        // Refused: nothing was taken. A count over the limit says so to the caller.
-        return { consumed: consumed + points, msBeforeNext, giveBack: async () => undefined }
-      }
-      if (granted > points) {
-        const held = leases.get(leaseKey)
-        const now = performance.now()
-        if (held !== undefined && now < held.endsAt) {
-          // Another take of this caller's got a lease meanwhile: one lease holds both.
-          held.left += granted - points
-          held.consumed = Math.max(held.consumed, consumed)
-        } else {
-          // Leases of windows that ended are dropped now and then (JWT subjects are many).
-          if (leases.size >= MAX_LEASES)
-            for (const [k, old] of leases) if (old.endsAt <= now) leases.delete(k)
-          leases.set(leaseKey, { left: granted - points, consumed, endsAt: now + msBeforeNext })
-        }
-      }
+      if (lease === undefined || now >= lease.endsAt || lease.left < points)
+        return takeFromPrimary(key, limit, points, leaseKey)
+      // From the lease, at once: no message, no promise.
+      lease.left -= points
       return {
-        consumed: consumed - (granted - points),
-        msBeforeNext,
-        giveBack: giveBackToPrimary(key, limit, points),
+        // The fleet's count as far as this worker knows: its lease's unused points are not used.
+        consumed: lease.consumed - lease.left,
+        msBeforeNext: lease.endsAt - now,
+        giveBack: async () => {
+          if (leases.get(leaseKey) === lease) lease.left += points
+        },
       }
     },
     state: () => ({ store: 'cluster', shared: true }),

@@ -96,7 +96,7 @@ export function withFailover(
 
   /** Asks the store with the probe's deadline; true when it answered. One at a time. */
   const probe = (): Promise<boolean> => {
-    probing ??= deadline(shared.take(PROBE_KEY, 1, 0), PROBE_DEADLINE_MS).then(
+    probing ??= deadline(Promise.resolve(shared.take(PROBE_KEY, 1, 0)), PROBE_DEADLINE_MS).then(
       () => true,
       () => false,
     )
@@ -138,22 +138,24 @@ export function withFailover(
   if (options.startDown === true) goDown(new Error('not connected at start'))
 
   return {
-    async take(key, limit, points): Promise<Taken> {
-      if (up) {
-        // A take that misses the deadline may still land in the shared count: counted twice then,
-        // on the safe side.
-        try {
-          const taken = await deadline(shared.take(key, limit, points), REQUEST_DEADLINE_MS)
-          return {
-            ...taken,
-            giveBack: () => deadline(taken.giveBack(), REQUEST_DEADLINE_MS).catch(() => undefined),
-          }
-        } catch (error) {
+    take(key, limit, points) {
+      if (!up) return fallback.take(key, limit, points)
+      const taken = shared.take(key, limit, points)
+      // Known at once (a worker's lease): nothing to wait for.
+      if (!(taken instanceof Promise)) return taken
+      // A take that misses the deadline may still land in the shared count: counted twice then,
+      // on the safe side.
+      return deadline(taken, REQUEST_DEADLINE_MS).then(
+        (answered): Taken => ({
+          ...answered,
+          giveBack: () => deadline(answered.giveBack(), REQUEST_DEADLINE_MS).catch(() => undefined),
+        }),
+        (error: unknown) => {
           if (error instanceof DeadlineMissed) suspect(error)
           else goDown(error)
-        }
-      }
-      return fallback.take(key, limit, points)
+          return fallback.take(key, limit, points)
+        },
+      )
     },
     state: () => ({ store, shared: up }),
     async close() {

@@ -1,6 +1,6 @@
-// Rate-limit counts, from configuration: in Redis for the whole fleet (USERSIG_REDIS_URL), else in
-// the cluster primary for the workers of one machine (WEB_CONCURRENCY > 1), else in this process.
-// A shared store is wrapped in a failover to this process's own count (failover.ts).
+// Rate-limit counts, by USERSIG_RATE_LIMIT_SCOPE: in Redis for the whole fleet, in the cluster
+// primary for the workers of one machine (WEB_CONCURRENCY > 1), or in each process. A shared
+// store is wrapped in a failover to this process's own count (failover.ts).
 import type { ProcessSettings } from '../config/index.js'
 import type { Logger } from '../logger.js'
 import { clusterStore } from './cluster.js'
@@ -25,11 +25,11 @@ export {
  * counting per process, and comes back to Redis by itself).
  */
 export async function createCountStore(
-  settings: Pick<ProcessSettings, 'redis' | 'workers'>,
+  settings: Pick<ProcessSettings, 'rateLimitScope' | 'redis' | 'workers'>,
   deps: { logger: Logger; worker: boolean; onChange?: (state: StoreState) => void },
 ): Promise<CountStore> {
   const { logger } = deps
-  if (settings.redis !== null) {
+  if (settings.rateLimitScope === 'fleet' && settings.redis !== null) {
     const redis = redisStore(settings.redis, logger)
     const connected = await redis.connected
     return withFailover(redis, memoryStore(), {
@@ -39,7 +39,7 @@ export async function createCountStore(
       ...(deps.onChange === undefined ? {} : { onChange: deps.onChange }),
     })
   }
-  if (deps.worker) {
+  if (settings.rateLimitScope === 'machine' && deps.worker) {
     return withFailover(clusterStore({ workers: settings.workers }), memoryStore(), {
       logger,
       target: 'the cluster primary',

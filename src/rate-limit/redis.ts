@@ -68,7 +68,7 @@ export function redisStore(settings: RedisSettings, logger: Logger): RedisStore 
     ...store,
     // Why it failed, in the client's words (an address, never the password).
     take: (key, limit, points) =>
-      store.take(key, limit, points).catch((error: Error) => {
+      Promise.resolve(store.take(key, limit, points)).catch((error: Error) => {
         throw lastError === null ? error : new Error(`${error.message}: ${lastError}`)
       }),
     connected,

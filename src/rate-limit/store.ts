@@ -33,10 +33,10 @@ export interface StoreState {
 export interface CountStore {
   /**
    * Adds `points` to `key`'s count in its current window of a `limit`-per-minute allowance, and
-   * resolves to the count after. Rejects only when the store cannot be reached (a failover store
-   * never does).
+   * resolves to the count after; a store that knows it at once (a worker's lease) returns it
+   * without a promise. Rejects only when the store cannot be reached (a failover store never does).
    */
-  take(key: string, limit: number, points: number): Promise<Taken>
+  take(key: string, limit: number, points: number): Taken | Promise<Taken>
   state(): StoreState
   /** Stops timers and closes connections. */
   close(): Promise<void>
