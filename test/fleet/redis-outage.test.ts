@@ -1,8 +1,9 @@
-// Redis failing costs no tickets and no hangs, against the real thing: a replica of two workers
-// counting in a real redis-server keeps issuing while Redis hangs (SIGSTOP), dies (SIGKILL) and
-// comes back, under a steady load: no 5xx, no answer slower than a second, one warning per outage
-// per process, /readyz and the metric saying which count is in force, and the shared count back by
-// itself. A Redis unreachable at start does not stop the start; a malformed URL does.
+// Redis failing costs no tickets and no hangs, against the real thing: two replicas of two workers
+// each, counting in one real redis-server, keep issuing while Redis hangs (SIGSTOP), dies
+// (SIGKILL) and comes back, under a steady load on both: no 5xx, no answer slower than a second,
+// one warning per outage per process, /readyz and the metric saying which count is in force, and
+// the shared count back by itself. A Redis unreachable at start does not stop the start; a
+// malformed URL does.
 import { randomBytes } from 'node:crypto'
 import { request } from 'node:http'
 import { APP_A, USERSIG_APPS } from '../helpers/http.js'
@@ -91,62 +92,68 @@ const listening = (service: Service) => service.stdout.split('"msg":"listening"'
 
 describeWithRedis('Redis hangs, dies and comes back under load', () => {
   let redis: RedisServer
-  let service: Service
+  let replicas: Service[]
   beforeAll(async () => {
     redis = await startRedis()
-    service = await startService(env(redis.url))
-    await waitForOutput(service, (s) => listening(s) === 2, 20_000)
+    replicas = await Promise.all([startService(env(redis.url)), startService(env(redis.url))])
+    for (const replica of replicas) await waitForOutput(replica, (s) => listening(s) === 2, 20_000)
   }, 30_000)
   afterAll(async () => {
-    service?.child.kill('SIGKILL')
-    await service?.exited
+    for (const replica of replicas ?? []) replica.child.kill('SIGKILL')
+    await Promise.all((replicas ?? []).map((replica) => replica.exited))
     await redis?.stop()
   })
 
+  /** Every replica's metric: 0 while any of its workers counts on its own. */
+  const shared = async () => Promise.all(replicas.map(sharedMetric))
+  const allShared = async () => (await shared()).every((value) => value === 1)
+
   test('no 5xx, no answer over 1 s, one warning per outage per process, back to the shared count by itself', async () => {
-    const load = steadyLoad(service, 8)
+    const loads = replicas.map((replica) => steadyLoad(replica, 4))
     await sleep(PHASE_MS)
 
     // Redis hangs: requests stop waiting for it, the processes count on their own.
     redis.pause()
     await sleep(PHASE_MS)
-    expect(await sharedMetric(service)).toBe(0)
-    const duringHang = (await (await fetch(`${service.url}/readyz`)).json()) as {
-      status: string
-      rateLimit: unknown
+    expect(await shared()).toEqual([0, 0])
+    for (const replica of replicas) {
+      const ready = (await (await fetch(`${replica.url}/readyz`)).json()) as {
+        status: string
+        rateLimit: unknown
+      }
+      expect(ready).toMatchObject({ status: 'ready', rateLimit: { store: 'redis', shared: false } })
     }
-    expect(duringHang).toMatchObject({
-      status: 'ready',
-      rateLimit: { store: 'redis', shared: false },
-    })
     redis.resume()
-    expect(await waitFor(async () => (await sharedMetric(service)) === 1, 10_000)).toBe(true)
+    expect(await waitFor(allShared, 10_000)).toBe(true)
 
     // Redis dies, and starts again on the same port.
     await redis.kill()
     await sleep(PHASE_MS)
-    expect(await sharedMetric(service)).toBe(0)
+    expect(await shared()).toEqual([0, 0])
     await redis.restart()
-    expect(await waitFor(async () => (await sharedMetric(service)) === 1, 10_000)).toBe(true)
+    expect(await waitFor(allShared, 10_000)).toBe(true)
     await sleep(PHASE_MS / 2)
 
-    const outcomes = await load.stop()
+    const outcomes = (await Promise.all(loads.map((load) => load.stop()))).flat()
     const statuses = new Map<string, number>()
     for (const { status } of outcomes)
       statuses.set(String(status), (statuses.get(String(status)) ?? 0) + 1)
     const slowest = Math.max(...outcomes.map((o) => o.ms))
     console.log(
-      `redis outage: ${outcomes.length} issues during a hang and a restart: ${JSON.stringify(Object.fromEntries(statuses))}, slowest ${slowest.toFixed(0)} ms`,
+      `redis outage: ${outcomes.length} issues on 2 replicas during a hang and a restart: ${JSON.stringify(Object.fromEntries(statuses))}, slowest ${slowest.toFixed(0)} ms`,
     )
     expect([...statuses.keys()]).toEqual(['200'])
     expect(slowest).toBeLessThan(1_000)
-    // Each worker warned once per outage, and said once per outage that it was back.
-    expect(count(service.stdout, OUTAGE)).toBeGreaterThanOrEqual(2)
-    expect(count(service.stdout, OUTAGE)).toBeLessThanOrEqual(4)
-    expect(count(service.stdout, BACK)).toBe(count(service.stdout, OUTAGE))
+    for (const replica of replicas) {
+      // Each of its two workers warned once per outage (two outages), and said it was back.
+      expect(count(replica.stdout, OUTAGE)).toBeGreaterThanOrEqual(2)
+      expect(count(replica.stdout, OUTAGE)).toBeLessThanOrEqual(4)
+      expect(count(replica.stdout, BACK)).toBe(count(replica.stdout, OUTAGE))
+      expect(replica.stdout).not.toContain(redis.password)
+    }
     // The count is Redis's again.
     const before = await redis.command('GET', 'usersig:rl:1000000:static:load')
-    expect((await issue(service)).status).toBe(200)
+    expect((await issue(replicas[0] as Service)).status).toBe(200)
     expect(await redis.command('GET', 'usersig:rl:1000000:static:load')).not.toBe(before)
   }, 60_000)
 })
