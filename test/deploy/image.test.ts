@@ -11,7 +11,10 @@ const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.ur
   devDependencies: Record<string, string>
 }
 
-testIf(enabled, 'a full npm ci (~40 s): runs under `npm run test:image` (USERSIG_TEST_IMAGE=1)')(
+testIf(
+  enabled,
+  'a full npm ci (~15 s, and a build): runs under `npm run test:image` (USERSIG_TEST_IMAGE=1)',
+)(
   'the Dockerfile, replayed: production dependencies only; as its USER, with secret files, it is ready, issues a ticket, passes its HEALTHCHECK, writes nothing and exits 0 on SIGTERM',
   async () => {
     const replay = await replayImage({ keep: process.env.USERSIG_KEEP_IMAGE === '1' })

@@ -30,6 +30,7 @@ import {
   ROOT,
   type Stage,
 } from '../helpers/dockerfile.js'
+import { registryEnv } from '../helpers/build.js'
 import { freePort } from '../helpers/process.js'
 
 const REPO = fileURLToPath(ROOT)
@@ -96,6 +97,8 @@ export async function replayImage(options: { keep?: boolean } = {}): Promise<Ima
       'clients.json': JSON.stringify([
         { id: 'image-check', token, apps: [1400000000], scopes: ['usersig:issue'] },
       ]),
+      // Production needs /metrics closed: behind a token, as the scrape config sends it.
+      'metrics.token': randomBytes(32).toString('base64url'),
     }
     for (const [name, text] of Object.entries(files)) {
       const path = join(secretsDir, name)
@@ -114,6 +117,7 @@ export async function replayImage(options: { keep?: boolean } = {}): Promise<Ima
       PORT: String(port),
       USERSIG_APPS_FILE: join(secretsDir, 'apps.json'),
       USERSIG_CLIENTS_FILE: join(secretsDir, 'clients.json'),
+      USERSIG_METRICS_TOKEN_FILE: join(secretsDir, 'metrics.token'),
       SHUTDOWN_DELAY_MS: '200',
     }
     const [command, ...args] = cmd
@@ -284,6 +288,7 @@ async function replayStage(
             env: {
               PATH: process.env.PATH ?? '/usr/bin:/bin',
               HOME: process.env.HOME ?? '/',
+              ...registryEnv(),
               ...env,
             },
             encoding: 'utf8',

@@ -1,6 +1,6 @@
 // Production without Docker, step by step as docs/deploy-without-docker.md says: the repository's
 // files, `npm ci`, `npm run build`, `npm prune --omit=dev`, then node alone with NODE_ENV=production
-// and a real configuration in files. Slow (a full npm ci, ~40 s), so it runs under
+// and a real configuration in files. Slow (a full npm ci, ~15 s, and a build), so it runs under
 // `npm run test:image` with the image replay, not under `npm test`.
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createUserSigKey, verifyUserSig } from '../../src/usersig/index.js'
+import { registryEnv } from '../helpers/build.js'
 import { freePort } from '../helpers/process.js'
 import { testIf } from '../helpers/skip.js'
 import { listPackages } from './image.js'
@@ -48,14 +49,21 @@ function copyRepository(to: string): void {
   }
 }
 
-testIf(enabled, 'a full npm ci (~40 s): runs under `npm run test:image` (USERSIG_TEST_IMAGE=1)')(
+testIf(
+  enabled,
+  'a full npm ci (~15 s, and a build): runs under `npm run test:image` (USERSIG_TEST_IMAGE=1)',
+)(
   'install, build, prune dev dependencies, run: it issues a verifiable ticket, serves its docs, and exits 0 on SIGTERM',
   async () => {
     const root = mkdtempSync(join(tmpdir(), 'usersig-deploy-'))
     const app = join(root, 'usersig-service')
     const steps: string[] = []
     // A person's shell: not the npm_* variables nor NODE_ENV=test of the jest run around this.
-    const shellEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/' }
+    const shellEnv = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: process.env.HOME ?? '/',
+      ...registryEnv(),
+    }
     const step = (command: string, args: string[]) => {
       expect(DOC).toContain(`\n${command} ${args.join(' ')}\n`)
       const started = Date.now()

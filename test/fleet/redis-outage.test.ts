@@ -5,9 +5,15 @@
 // the shared count back by itself. A Redis unreachable at start does not stop the start; a
 // malformed URL does.
 import { randomBytes } from 'node:crypto'
-import { request } from 'node:http'
 import { APP_A, USERSIG_APPS } from '../helpers/http.js'
-import { freePort, startService, waitForOutput, type Service } from '../helpers/process.js'
+import {
+  freePort,
+  issueOnce,
+  startService,
+  waitForOutput,
+  type IssueOutcome,
+  type Service,
+} from '../helpers/process.js'
 import { describeWithRedis, startRedis, type RedisServer } from '../helpers/redis.js'
 import { scaled } from '../helpers/stress.js'
 
@@ -28,37 +34,11 @@ const PHASE_MS = scaled(1_500, 4_000)
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const count = (text: string, what: string) => text.split(what).length - 1
 
-interface Outcome {
-  status: number | string
-  ms: number
-}
-
-/** One issue on a fresh connection, with a 5 s client timeout. */
-function issue(service: Service): Promise<Outcome> {
-  const started = performance.now()
-  return new Promise((resolve) => {
-    const done = (status: number | string) => resolve({ status, ms: performance.now() - started })
-    const req = request(
-      `${service.url}/usersig`,
-      {
-        method: 'POST',
-        agent: false,
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      },
-      (res) => {
-        res.resume()
-        res.on('end', () => done(res.statusCode ?? 0))
-      },
-    )
-    req.setTimeout(5_000, () => req.destroy(new Error('unanswered')))
-    req.on('error', (error) => done(error.message))
-    req.end(JSON.stringify({ sdkAppId: APP_A, userId: 'alice' }))
-  })
-}
+const issue = (service: Service) => issueOnce(service, token)
 
 /** Issues, `concurrency` at a time, until stopped; every outcome kept. */
 function steadyLoad(service: Service, concurrency: number) {
-  const outcomes: Outcome[] = []
+  const outcomes: IssueOutcome[] = []
   let running = true
   const loops = Array.from({ length: concurrency }, async () => {
     while (running) outcomes.push(await issue(service))

@@ -13,11 +13,16 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs'
-import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { APP_A, USERSIG_APPS } from '../helpers/http.js'
-import { startService, waitForOutput, workerPids, type Service } from '../helpers/process.js'
+import {
+  issueOnce,
+  startService,
+  waitForOutput,
+  workerPids,
+  type Service,
+} from '../helpers/process.js'
 import { scaled } from '../helpers/stress.js'
 
 const token = randomBytes(24).toString('base64url')
@@ -28,28 +33,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const listening = (service: Service) => service.stdout.split('"msg":"listening"').length - 1
 
 /** One issue on a fresh connection with a 5 s client timeout: the status, or what went wrong. */
-function issue(service: Service): Promise<number | string> {
-  return new Promise((resolve) => {
-    const req = request(
-      `${service.url}/usersig`,
-      {
-        method: 'POST',
-        agent: false,
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      },
-      (res) => {
-        res.resume()
-        res.on('end', () => resolve(res.statusCode ?? 0))
-        res.on('error', () => resolve('reset mid-answer'))
-      },
-    )
-    req.setTimeout(5_000, () => req.destroy(new Error('unanswered')))
-    req.on('error', (error: NodeJS.ErrnoException) =>
-      resolve(error.message === 'unanswered' ? 'unanswered' : (error.code ?? error.message)),
-    )
-    req.end(JSON.stringify({ sdkAppId: APP_A, userId: 'alice' }))
-  })
-}
+const issue = async (service: Service) => (await issueOnce(service, token)).status
 
 /** TCP connections (not listening sockets) to `port` that process `pid` holds (Linux). */
 function connectionsHeld(pid: number, port: number): string[] {

@@ -153,3 +153,29 @@ export function builtMain(): string {
 export default function globalSetup(): void {
   process.env.USERSIG_TEST_BUILD = ensureBuild()
 }
+
+/**
+ * What a shell on this machine carries to reach the npm registry: its proxy and the certificate
+ * authorities it trusts. A test that runs npm "as a person would", in an otherwise bare
+ * environment, passes these on: without them each registry request fails and is retried, and a
+ * warm-cache `npm ci` takes minutes instead of seconds.
+ */
+export function registryEnv(): Record<string, string> {
+  const names = [
+    'NODE_EXTRA_CA_CERTS',
+    'SSL_CERT_FILE',
+    'SSL_CERT_DIR',
+    'HTTP_PROXY',
+    'HTTPS_PROXY',
+    'NO_PROXY',
+    'http_proxy',
+    'https_proxy',
+    'no_proxy',
+  ]
+  return Object.fromEntries(
+    names.flatMap((name) => {
+      const value = process.env[name]
+      return value === undefined ? [] : [[name, value]]
+    }),
+  )
+}

@@ -148,12 +148,21 @@ export function connectionOwner(
   })
 }
 
+/** How an issue on a fresh connection ended, and how long it took. */
+export interface IssueOutcome {
+  /** The status; or `unanswered` (no answer within the client timeout), or the error's code. */
+  readonly status: number | string
+  readonly ms: number
+}
+
 /**
- * Issues a ticket on a fresh connection (a pooled one could still point at a killed worker) and
- * resolves with the status.
+ * Issues a ticket on a fresh connection (a pooled one could still point at a killed worker), as a
+ * client with a 5 s timeout would; never rejects: what went wrong is the outcome.
  */
-export function issueOnFreshConnection(service: Service, token: string): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
+export function issueOnce(service: Service, token: string): Promise<IssueOutcome> {
+  const started = performance.now()
+  return new Promise((resolve) => {
+    const done = (status: number | string) => resolve({ status, ms: performance.now() - started })
     const req = request(
       `${service.url}/usersig`,
       {
@@ -163,10 +172,21 @@ export function issueOnFreshConnection(service: Service, token: string): Promise
       },
       (res) => {
         res.resume()
-        res.on('end', () => resolve(res.statusCode ?? 0))
+        res.on('end', () => done(res.statusCode ?? 0))
+        res.on('error', () => done('reset mid-answer'))
       },
     )
-    req.on('error', reject)
+    req.setTimeout(5_000, () => req.destroy(new Error('unanswered')))
+    req.on('error', (error: NodeJS.ErrnoException) =>
+      done(error.message === 'unanswered' ? 'unanswered' : (error.code ?? error.message)),
+    )
     req.end(JSON.stringify({ sdkAppId: 1400000000, userId: 'alice' }))
   })
+}
+
+/** issueOnce's status, or a rejection when there was none. */
+export async function issueOnFreshConnection(service: Service, token: string): Promise<number> {
+  const { status } = await issueOnce(service, token)
+  if (typeof status !== 'number') throw new Error(`no answer: ${status}`)
+  return status
 }
