@@ -58,7 +58,7 @@ export const CLIENTS_SCHEMA = {
       rateLimitPerMinute: {
         type: 'integer',
         minimum: 1,
-        message: 'rateLimitPerMinute must be a positive integer (tickets per minute, per replica)',
+        message: 'rateLimitPerMinute must be a positive integer (tickets per minute)',
       },
       userIdPattern: {
         type: 'string',

@@ -237,7 +237,7 @@ describe('loadConfig', () => {
     [
       'a zero rate limit',
       [{ ...clients[0], rateLimitPerMinute: 0 }],
-      'USERSIG_CLIENTS: client "backend": rateLimitPerMinute must be a positive integer (tickets per minute, per replica)',
+      'USERSIG_CLIENTS: client "backend": rateLimitPerMinute must be a positive integer (tickets per minute)',
     ],
   ]
   test.each(badClients)(
