@@ -47,6 +47,7 @@ export function createApp(deps: AppDeps): App {
   const metrics = deps.metrics ?? createMetrics(live)
   const lifecycle = deps.lifecycle ?? { shuttingDown: false }
   const counts = deps.counts ?? memoryStore()
+  metrics.showRateLimit(counts.state())
   const routes = createRoutes({
     live,
     lifecycle,

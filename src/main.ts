@@ -178,9 +178,8 @@ async function serve(deps: {
   const counts = await createCountStore(settings, {
     logger,
     worker,
-    onChange: metrics.showRateLimit,
+    onChange: metrics.rateLimitChanged,
   })
-  metrics.showRateLimit(counts.state())
   // Under node:cluster, /metrics answers with the whole cluster's, from the primary: one source
   // for both listeners (its requests and replies are matched by id).
   const metricsText = worker

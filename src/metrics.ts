@@ -14,8 +14,10 @@ export interface Metrics {
   readonly issuedFor: (kind: string, sdkappid: string, keyId: string) => Counter.Internal
   readonly verified: Counter<'sdkappid' | 'outcome'>
   readonly reloads: Counter<'outcome'>
-  /** Shows where rate limits count now (and counts a change to the fallback as an outage). */
+  /** Shows where rate limits count now. */
   readonly showRateLimit: (state: StoreState) => void
+  /** A change of where they count: shown, and a change to the fallback counted as an outage. */
+  readonly rateLimitChanged: (state: StoreState) => void
 }
 
 /**
@@ -122,7 +124,8 @@ export function createMetrics(live: LiveConfig, { defaults = true } = {}): Metri
       labelNames: ['outcome'],
       registers: [registry],
     }),
-    showRateLimit: ({ store, shared }) => {
+    showRateLimit: ({ store, shared }) => rateLimitShared.set({ store }, shared ? 1 : 0),
+    rateLimitChanged: ({ store, shared }) => {
       rateLimitShared.set({ store }, shared ? 1 : 0)
       if (!shared) rateLimitFallbacks.inc({ store })
     },

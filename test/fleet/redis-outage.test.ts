@@ -59,6 +59,12 @@ async function sharedMetric(service: Service): Promise<number> {
   return Number(/^usersig_rate_limit_shared\{store="redis"\} (\d+)$/m.exec(text)?.[1] ?? NaN)
 }
 
+/** Outages counted by the cluster's workers, summed. */
+async function fallbacks(service: Service): Promise<number> {
+  const text = await (await fetch(`${service.url}/metrics`)).text()
+  return Number(/^usersig_rate_limit_fallbacks_total\{store="redis"\} (\d+)$/m.exec(text)?.[1] ?? 0)
+}
+
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
@@ -130,6 +136,8 @@ describeWithRedis('Redis hangs, dies and comes back under load', () => {
       expect(count(replica.stdout, OUTAGE)).toBeLessThanOrEqual(4)
       expect(count(replica.stdout, BACK)).toBe(count(replica.stdout, OUTAGE))
       expect(replica.stdout).not.toContain(redis.password)
+      // And the metric counted each of those outages once.
+      expect(await fallbacks(replica)).toBe(count(replica.stdout, OUTAGE))
     }
     // The count is Redis's again.
     const before = await redis.command('GET', 'usersig:rl:1000000:static:load')
